@@ -1,0 +1,27 @@
+// A seeded random-number generator (libtorch's CPU Philox/MT generator), same streams as torch.Generator.
+import { native } from './native.js';
+import { Tensor } from './tensor.js';
+
+export class Generator {
+  /** @internal */ readonly handle: unknown;
+  constructor(seed = 0, device = 'cpu') {
+    this.handle = native.generatorNew(seed, device);
+  }
+  manualSeed(seed: number): this {
+    native.generatorSeed(this.handle, seed);
+    return this;
+  }
+  /** The full generator state as a uint8 tensor (for checkpoints). */
+  getState(): Tensor {
+    return Tensor.fromHandle(native.generatorGetState(this.handle));
+  }
+  setState(state: Tensor): this {
+    native.generatorSetState(this.handle, state.handle);
+    return this;
+  }
+}
+
+/** Seeds libtorch's default generator (like torch.manual_seed). */
+export function manualSeed(seed: number): void {
+  native.manualSeed(seed);
+}

@@ -1,0 +1,76 @@
+// Loads the compiled addon; when that fails, says in plain words what to install.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's raw surface (handles are opaque Externals). */
+export interface NativeAddon {
+  op(name: string, overload: string): number;
+  schema(id: number): string;
+  call(id: number, args: unknown[]): unknown;
+  dispose(h: unknown): void;
+  isAlive(h: unknown): boolean;
+  liveCount(): number;
+  liveBytes(): number;
+  meta(h: unknown): [number[], number, string, boolean];
+  shape(h: unknown): number[];
+  strides(h: unknown): number[];
+  dtype(h: unknown): number;
+  device(h: unknown): string;
+  isContiguous(h: unknown): boolean;
+  dataPtr(h: unknown): number;
+  sameTensor(a: unknown, b: unknown): boolean;
+  item(h: unknown): number | boolean;
+  fromBuffer(data: ArrayBufferView | ArrayBuffer, dtype: number, shape: number[], device?: string): unknown;
+  toBuffer(h: unknown): ArrayBuffer;
+  readFile(fd: number, offset: number, dtype: number, shape: number[]): unknown;
+  writeFile(fd: number, h: unknown): number;
+  toString(h: unknown): string;
+  setRequiresGrad(h: unknown, b: boolean): void;
+  grad(h: unknown): unknown;
+  setGrad(h: unknown, g: unknown): void;
+  isLeaf(h: unknown): boolean;
+  hasGradFn(h: unknown): boolean;
+  backward(outs: unknown[], grads: unknown[] | null, retain: boolean, create: boolean): void;
+  autogradGrad(outs: unknown[], inputs: unknown[], grads: unknown[] | null, retain: boolean, create: boolean): unknown[];
+  setGradEnabled(b: boolean): boolean;
+  isGradEnabled(): boolean;
+  enterInference(): void;
+  exitInference(): void;
+  isInference(): boolean;
+  isInferenceTensor(h: unknown): boolean;
+  setAutocastCpu(enabled: boolean, dtype?: number): boolean;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  info(): { torch: string; cuda: boolean; cudaDevices: number; mkldnn: boolean; threads: number; parallel: string; config: string };
+  generatorNew(seed: number, device?: string): unknown;
+  generatorSeed(g: unknown, seed: number): void;
+  generatorGetState(g: unknown): unknown;
+  generatorSetState(g: unknown, state: unknown): void;
+}
+
+function load(): NativeAddon {
+  const require = createRequire(import.meta.url);
+  // dist/src/tensor/native.js and src/tensor/native.ts both sit a fixed depth below the package root.
+  let root = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(root, 'package.json'))) root = dirname(root);
+  const file = join(root, 'native/build/Release/fmboost_native.node');
+  if (!existsSync(file)) {
+    throw new Error(`fmboost: the native addon is not built (${file} is missing). Run \`npm install\` in ${root}; ` +
+      'it builds against libtorch. On Debian/Ubuntu install it first: sudo apt-get install -y libtorch-dev libopenblas-dev');
+  }
+  try {
+    return require(file) as NativeAddon;
+  } catch (e) {
+    const msg = (e as Error).message;
+    const hint = /libtorch|libc10|cannot open shared object/.test(msg)
+      ? 'libtorch cannot be loaded. On Debian/Ubuntu: sudo apt-get install -y libtorch-dev libopenblas-dev; ' +
+        'with your own libtorch, set LIBTORCH=/path/to/libtorch and run `npm run build:native`.'
+      : 'rebuild it with `npm run build:native`.';
+    throw new Error(`fmboost: failed to load the native addon: ${msg}\n${hint}`);
+  }
+}
+
+export const native: NativeAddon = load();

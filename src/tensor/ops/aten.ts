@@ -1,0 +1,85 @@
+// The ATen operators fmboost calls, bound by schema name. Adding an op is one line here;
+// the dispatcher converts arguments by the schema, so there is no per-op native code.
+import { defOp } from '../dispatch.js';
+
+export const A = {
+  // elementwise arithmetic
+  add: defOp('aten::add', 'Tensor'), addS: defOp('aten::add', 'Scalar'),
+  sub: defOp('aten::sub', 'Tensor'), subS: defOp('aten::sub', 'Scalar'), rsubS: defOp('aten::rsub', 'Scalar'),
+  mul: defOp('aten::mul', 'Tensor'), mulS: defOp('aten::mul', 'Scalar'),
+  div: defOp('aten::div', 'Tensor'), divS: defOp('aten::div', 'Scalar'),
+  powS: defOp('aten::pow', 'Tensor_Scalar'), powT: defOp('aten::pow', 'Tensor_Tensor'),
+  neg: defOp('aten::neg'), abs: defOp('aten::abs'), exp: defOp('aten::exp'), log: defOp('aten::log'),
+  sqrt: defOp('aten::sqrt'), rsqrt: defOp('aten::rsqrt'), tanh: defOp('aten::tanh'), sin: defOp('aten::sin'),
+  cos: defOp('aten::cos'), tan: defOp('aten::tan'), atan: defOp('aten::atan'), sigmoid: defOp('aten::sigmoid'),
+  square: defOp('aten::square'), reciprocal: defOp('aten::reciprocal'), sign: defOp('aten::sign'),
+  floor: defOp('aten::floor'), ceil: defOp('aten::ceil'), round: defOp('aten::round'), log1p: defOp('aten::log1p'),
+  expm1: defOp('aten::expm1'), erf: defOp('aten::erf'),
+  clamp: defOp('aten::clamp'), clampT: defOp('aten::clamp', 'Tensor'),
+  maximum: defOp('aten::maximum'), minimum: defOp('aten::minimum'),
+  where: defOp('aten::where', 'self'), lerpS: defOp('aten::lerp', 'Scalar'), lerpT: defOp('aten::lerp', 'Tensor'),
+  // comparisons
+  eq: defOp('aten::eq', 'Tensor'), eqS: defOp('aten::eq', 'Scalar'), ne: defOp('aten::ne', 'Tensor'), neS: defOp('aten::ne', 'Scalar'),
+  gt: defOp('aten::gt', 'Tensor'), gtS: defOp('aten::gt', 'Scalar'), lt: defOp('aten::lt', 'Tensor'), ltS: defOp('aten::lt', 'Scalar'),
+  ge: defOp('aten::ge', 'Tensor'), geS: defOp('aten::ge', 'Scalar'), le: defOp('aten::le', 'Tensor'), leS: defOp('aten::le', 'Scalar'),
+  isnan: defOp('aten::isnan'), isfinite: defOp('aten::isfinite'), any: defOp('aten::any'), all: defOp('aten::all'),
+  logicalNot: defOp('aten::logical_not'), logicalAnd: defOp('aten::logical_and'),
+  allclose: defOp('aten::allclose'), equal: defOp('aten::equal'),
+  // in place
+  add_: defOp('aten::add_', 'Tensor'), addS_: defOp('aten::add_', 'Scalar'), sub_: defOp('aten::sub_', 'Tensor'),
+  mul_: defOp('aten::mul_', 'Tensor'), mulS_: defOp('aten::mul_', 'Scalar'), div_: defOp('aten::div_', 'Tensor'),
+  divS_: defOp('aten::div_', 'Scalar'), copy_: defOp('aten::copy_'), zero_: defOp('aten::zero_'),
+  fillS_: defOp('aten::fill_', 'Scalar'), clamp_: defOp('aten::clamp_'), lerpS_: defOp('aten::lerp_', 'Scalar'),
+  lerpT_: defOp('aten::lerp_', 'Tensor'), addcmul_: defOp('aten::addcmul_'), addcdiv_: defOp('aten::addcdiv_'),
+  sqrt_: defOp('aten::sqrt_'), neg_: defOp('aten::neg_'), maximum_out: defOp('aten::maximum', 'out'),
+  normal_: defOp('aten::normal_'), uniform_: defOp('aten::uniform_'), bernoulli_: defOp('aten::bernoulli_', 'float'),
+  requiresGrad_: defOp('aten::requires_grad_'),
+  // reductions
+  sum: defOp('aten::sum'), sumDim: defOp('aten::sum', 'dim_IntList'), mean: defOp('aten::mean'),
+  meanDim: defOp('aten::mean', 'dim'), varCorr: defOp('aten::var', 'correction'), stdCorr: defOp('aten::std', 'correction'),
+  max: defOp('aten::max'), maxDim: defOp('aten::max', 'dim'), min: defOp('aten::min'), minDim: defOp('aten::min', 'dim'),
+  amax: defOp('aten::amax'), amin: defOp('aten::amin'), argmax: defOp('aten::argmax'), argmin: defOp('aten::argmin'),
+  norm: defOp('aten::linalg_vector_norm'), prod: defOp('aten::prod'), logsumexp: defOp('aten::logsumexp'),
+  cumsum: defOp('aten::cumsum'),
+  // shape
+  reshape: defOp('aten::reshape'), view: defOp('aten::view'), permute: defOp('aten::permute'),
+  transpose: defOp('aten::transpose', 'int'), flatten: defOp('aten::flatten', 'using_ints'),
+  unflatten: defOp('aten::unflatten', 'int'), squeeze: defOp('aten::squeeze'), squeezeDim: defOp('aten::squeeze', 'dim'),
+  unsqueeze: defOp('aten::unsqueeze'), expand: defOp('aten::expand'), repeat: defOp('aten::repeat'),
+  contiguous: defOp('aten::contiguous'), narrow: defOp('aten::narrow'), slice: defOp('aten::slice', 'Tensor'),
+  select: defOp('aten::select', 'int'), chunk: defOp('aten::chunk'), splitSize: defOp('aten::split', 'Tensor'),
+  splitSizes: defOp('aten::split_with_sizes'), cat: defOp('aten::cat'), stack: defOp('aten::stack'),
+  indexSelect: defOp('aten::index_select'), gather: defOp('aten::gather'), index: defOp('aten::index', 'Tensor'),
+  flip: defOp('aten::flip'), roll: defOp('aten::roll'), pad: defOp('aten::pad'), constantPad: defOp('aten::constant_pad_nd'),
+  tril: defOp('aten::tril'), triu: defOp('aten::triu'), maskedFill: defOp('aten::masked_fill', 'Scalar'),
+  pixelShuffle: defOp('aten::pixel_shuffle'), pixelUnshuffle: defOp('aten::pixel_unshuffle'),
+  // type, device, copies
+  toDtype: defOp('aten::to', 'dtype'), toDevice: defOp('aten::to', 'device'), clone: defOp('aten::clone'),
+  detach: defOp('aten::detach'), alias: defOp('aten::alias'),
+  // linear algebra
+  matmul: defOp('aten::matmul'), mm: defOp('aten::mm'), bmm: defOp('aten::bmm'), einsum: defOp('aten::einsum'),
+  baddbmm: defOp('aten::baddbmm'), outer: defOp('aten::outer'),
+  // creation
+  empty: defOp('aten::empty', 'memory_format'), zeros: defOp('aten::zeros'), ones: defOp('aten::ones'),
+  full: defOp('aten::full'), arange: defOp('aten::arange', 'start_step'), linspace: defOp('aten::linspace'),
+  eye: defOp('aten::eye'), zerosLike: defOp('aten::zeros_like'), onesLike: defOp('aten::ones_like'),
+  fullLike: defOp('aten::full_like'), emptyLike: defOp('aten::empty_like'), scalarTensor: defOp('aten::scalar_tensor'),
+  // random
+  randn: defOp('aten::randn', 'generator'), rand: defOp('aten::rand', 'generator'),
+  randint: defOp('aten::randint', 'low_generator'), randperm: defOp('aten::randperm', 'generator'),
+  bernoulliP: defOp('aten::bernoulli', 'p'), multinomial: defOp('aten::multinomial'),
+  // nn
+  linear: defOp('aten::linear'), conv1d: defOp('aten::conv1d'), conv2d: defOp('aten::conv2d'),
+  convTranspose2d: defOp('aten::conv_transpose2d', 'input'), avgPool2d: defOp('aten::avg_pool2d'),
+  maxPool2d: defOp('aten::max_pool2d'), adaptiveAvgPool2d: defOp('aten::adaptive_avg_pool2d'),
+  groupNorm: defOp('aten::group_norm'), layerNorm: defOp('aten::layer_norm'),
+  batchNorm: defOp('aten::batch_norm'),
+  silu: defOp('aten::silu'), gelu: defOp('aten::gelu'), relu: defOp('aten::relu'), leakyRelu: defOp('aten::leaky_relu'),
+  softmax: defOp('aten::softmax', 'int'), logSoftmax: defOp('aten::log_softmax', 'int'), dropout: defOp('aten::dropout'),
+  mseLoss: defOp('aten::mse_loss'), l1Loss: defOp('aten::l1_loss'), embedding: defOp('aten::embedding'),
+  upNearest: defOp('aten::upsample_nearest2d', 'vec'), upNearestExact: defOp('aten::_upsample_nearest_exact2d', 'vec'),
+  upBilinear: defOp('aten::upsample_bilinear2d', 'vec'), upBicubic: defOp('aten::upsample_bicubic2d', 'vec'),
+  upBilinearAA: defOp('aten::_upsample_bilinear2d_aa', 'vec'), upBicubicAA: defOp('aten::_upsample_bicubic2d_aa', 'vec'),
+  upNearest1d: defOp('aten::upsample_nearest1d', 'vec'), upLinear1d: defOp('aten::upsample_linear1d', 'vec'),
+  sdpa: defOp('aten::scaled_dot_product_attention'),
+} as const;
