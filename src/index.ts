@@ -1,2 +1,3 @@
 // fmboost: coupling flow matching on libtorch, from TypeScript.
 export * from './tensor/index.js';
+export * as nn from './nn/index.js';

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# One-time set-up on Debian/Ubuntu: system libraries (libtorch, OpenBLAS), npm packages, the native
+# addon (built from source against that libtorch) and the TypeScript build. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in libtorch-dev libopenblas-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ -z "${LIBTORCH:-}" ] && [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "fmboost setup: installing ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+# npm install runs the addon build (native/build.mjs) and tsc (prepare).
+npm install --no-audit --no-fund
