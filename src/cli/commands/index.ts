@@ -1,0 +1,5 @@
+// The subcommands, in help order. Add a command: write commands/<name>.ts exporting register(program), list it here.
+import type { Command } from 'commander';
+import { register as info } from './info.js';
+
+export const COMMANDS: ((program: Command) => void)[] = [info];
