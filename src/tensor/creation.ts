@@ -133,7 +133,7 @@ export function normal(mean: number, std: number, shape: Shape, opts: RandomOpti
   return t.normal_(mean, std, opts.generator);
 }
 /** Bernoulli(p) samples per element of a probability tensor. */
-export function bernoulli(p: Tensor, generator?: Generator): Tensor { return A.bernoulliP(p, 1, generator ?? null) ; }
+export function bernoulli(p: Tensor, generator?: Generator): Tensor { return A.bernoulli(p, generator ?? null); }
 
 // ------------------------------------------------------------- joining and selection
 export function cat(tensors: Tensor[], dim = 0): Tensor { return A.cat(tensors, dim); }

@@ -67,7 +67,7 @@ export const A = {
   // random
   randn: defOp('aten::randn', 'generator'), rand: defOp('aten::rand', 'generator'),
   randint: defOp('aten::randint', 'low_generator'), randperm: defOp('aten::randperm', 'generator'),
-  bernoulliP: defOp('aten::bernoulli', 'p'), multinomial: defOp('aten::multinomial'),
+  bernoulliP: defOp('aten::bernoulli', 'p'), bernoulli: defOp('aten::bernoulli'), multinomial: defOp('aten::multinomial'),
   // nn
   linear: defOp('aten::linear'), conv1d: defOp('aten::conv1d'), conv2d: defOp('aten::conv2d'),
   convTranspose2d: defOp('aten::conv_transpose2d', 'input'), avgPool2d: defOp('aten::avg_pool2d'),
