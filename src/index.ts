@@ -1,3 +1,4 @@
 // fmboost: coupling flow matching on libtorch, from TypeScript.
 export * from './tensor/index.js';
 export * as nn from './nn/index.js';
+export * from './io/index.js';
