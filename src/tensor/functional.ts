@@ -53,6 +53,7 @@ export function dropout(x: Tensor, p: number, training: boolean, generator?: Gen
   if (p < 0 || p > 1) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x.alias();
   if (!generator) return A.dropout(x, p, true);
+  if (p === 1) return x.mul(0); // the mask/(1 − p) form would give 0/0 = NaN
   const probs = fullLike(x, 1 - p);
   const mask = bernoulli(probs, generator);
   probs.dispose();
