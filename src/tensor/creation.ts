@@ -25,6 +25,7 @@ function inferShape(data: NestedArray): number[] {
 function flattenNested(data: NestedArray, shape: number[], out: (number | boolean)[], depth = 0): void {
   if (depth === shape.length) {
     if (Array.isArray(data)) throw new TypeError('tensor(): ragged nested array');
+    if (typeof data !== 'number' && typeof data !== 'boolean') throw new TypeError(`tensor(): elements must be numbers or booleans, got ${typeof data}`);
     out.push(data);
     return;
   }
@@ -46,7 +47,7 @@ function fromFlat(values: (number | boolean)[], shape: number[], dtype: DType): 
     default: arr = Float32Array.from(values as number[], (v) => Number(v));
   }
   const natDtype = dtype === 'float16' || dtype === 'bfloat16' ? 'float32' : dtype;
-  const t = Tensor.fromHandle(native.fromBuffer(arr, dtypeCode(natDtype), shape));
+  const t = nativeCall('tensor', [shape], () => Tensor.fromHandle(native.fromBuffer(arr, dtypeCode(natDtype), shape)));
   if (natDtype === dtype) return t;
   const c = t.to(dtype);
   t.dispose();
