@@ -39,7 +39,7 @@ export const A = {
   meanDim: defOp('aten::mean', 'dim'), varCorr: defOp('aten::var', 'correction'), stdCorr: defOp('aten::std', 'correction'),
   max: defOp('aten::max'), maxDim: defOp('aten::max', 'dim'), min: defOp('aten::min'), minDim: defOp('aten::min', 'dim'),
   amax: defOp('aten::amax'), amin: defOp('aten::amin'), argmax: defOp('aten::argmax'), argmin: defOp('aten::argmin'),
-  norm: defOp('aten::linalg_vector_norm'), prod: defOp('aten::prod'), logsumexp: defOp('aten::logsumexp'),
+  norm: defOp('aten::linalg_vector_norm'), normDim: defOp('aten::norm', 'ScalarOpt_dim'), prod: defOp('aten::prod'), logsumexp: defOp('aten::logsumexp'),
   cumsum: defOp('aten::cumsum'),
   // shape
   reshape: defOp('aten::reshape'), view: defOp('aten::view'), permute: defOp('aten::permute'),
@@ -55,7 +55,7 @@ export const A = {
   pixelShuffle: defOp('aten::pixel_shuffle'), pixelUnshuffle: defOp('aten::pixel_unshuffle'),
   // type, device, copies
   toDtype: defOp('aten::to', 'dtype'), toDevice: defOp('aten::to', 'device'), clone: defOp('aten::clone'),
-  detach: defOp('aten::detach'), alias: defOp('aten::alias'),
+  detach: defOp('aten::detach'), alias: defOp('aten::alias'), asStrided: defOp('aten::as_strided'),
   // linear algebra
   matmul: defOp('aten::matmul'), mm: defOp('aten::mm'), bmm: defOp('aten::bmm'), einsum: defOp('aten::einsum'),
   baddbmm: defOp('aten::baddbmm'), outer: defOp('aten::outer'),
