@@ -2,3 +2,4 @@
 export * from './tensor/index.js';
 export * as nn from './nn/index.js';
 export * from './io/index.js';
+export * as models from './models/index.js';

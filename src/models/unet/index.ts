@@ -1,0 +1,6 @@
+export { EfficientUNet, TimestepEmbedSequential } from './model.js';
+export { resolveUNetConfig, unetConfigToSnake, type EfficientUNetConfig, type ResolvedUNetConfig } from './config.js';
+export { timestepEmbedding } from './timestep.js';
+export { ResBlock, type ResBlockConfig } from './resblock.js';
+export { SpatialSelfAttention, qkvAttention, linearQkvAttention, type SpatialSelfAttentionConfig } from './attention.js';
+export { Downsample, Upsample, Pool2d, UnPool2d } from './resample.js';
