@@ -2,4 +2,5 @@
 export * from './tensor/index.js';
 export * as nn from './nn/index.js';
 export * from './io/index.js';
+export * as flow from './flow/index.js';
 export * as models from './models/index.js';

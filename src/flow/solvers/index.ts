@@ -1,0 +1,48 @@
+// The ODE solvers by name (torchdiffeq's names where they exist) and an odeint front end.
+import { FlowError } from '../errors.js';
+import { euler, midpoint, heun, rk4, rk4Classic, eulerAsync, midpointAsync, heunAsync, rk4Async, rk4ClassicAsync } from './fixed_grid.js';
+import { dopri5, dopri5Async } from './dopri5.js';
+import type { AdaptiveOptions, OdeSolver, OdeSolverAsync, SolveResult, VectorField } from './types.js';
+import type { Tensor } from '../../tensor/index.js';
+
+export * from './types.js';
+export { euler, midpoint, heun, rk4, rk4Classic, eulerAsync, midpointAsync, heunAsync, rk4Async, rk4ClassicAsync } from './fixed_grid.js';
+export { eulerStep, midpointStep, heunStep, rk4Step, rk4ClassicStep, fixedGridCore, type StepFunction } from './fixed_grid.js';
+export { dopri5, dopri5Async, dopri5Step, selectInitialStep, optimalStepSize, interpolate as dopri5Interpolate, DOPRI5, type Dopri5StepResult } from './dopri5.js';
+export { eulerMaruyama, type EulerMaruyamaOptions } from './sde.js';
+export { syncSolver, asyncSolver, countedField } from './drive.js';
+
+/** 'rk4' is Kutta's 3/8 rule like torchdiffeq's; 'heun' is the 2nd-order explicit trapezoid. */
+export const SOLVERS = { euler, midpoint, heun, rk4, rk4_classic: rk4Classic, dopri5 } as const;
+export const SOLVERS_ASYNC = { euler: eulerAsync, midpoint: midpointAsync, heun: heunAsync, rk4: rk4Async, rk4_classic: rk4ClassicAsync, dopri5: dopri5Async } as const;
+export type SolverName = keyof typeof SOLVERS;
+export const SOLVER_NAMES = Object.keys(SOLVERS) as SolverName[];
+/** Solvers that place their own steps (a grid only says where to report). */
+export const ADAPTIVE_SOLVERS: readonly SolverName[] = ['dopri5'];
+
+export function isSolverName(name: string): name is SolverName {
+  return Object.prototype.hasOwnProperty.call(SOLVERS, name);
+}
+
+export function getSolver(name: string): OdeSolver<AdaptiveOptions> {
+  if (!isSolverName(name)) throw new FlowError('getSolver', `unknown solver '${name}' (${SOLVER_NAMES.join(', ')})`);
+  return SOLVERS[name] as OdeSolver<AdaptiveOptions>;
+}
+
+export function getSolverAsync(name: string): OdeSolverAsync<AdaptiveOptions> {
+  if (!isSolverName(name)) throw new FlowError('getSolverAsync', `unknown solver '${name}' (${SOLVER_NAMES.join(', ')})`);
+  return SOLVERS_ASYNC[name] as OdeSolverAsync<AdaptiveOptions>;
+}
+
+export interface OdeintOptions extends AdaptiveOptions {
+  method?: SolverName;
+}
+
+/** torchdiffeq-style front end: integrates over the grid with the named method (default dopri5, as torchdiffeq). */
+export function odeint(field: VectorField, x0: Tensor, grid: ArrayLike<number>, opts: OdeintOptions = {}): SolveResult {
+  return getSolver(opts.method ?? 'dopri5')(field, x0, grid, opts);
+}
+
+export function odeintAsync(field: VectorField, x0: Tensor, grid: ArrayLike<number>, opts: OdeintOptions = {}): Promise<SolveResult> {
+  return getSolverAsync(opts.method ?? 'dopri5')(field, x0, grid, opts);
+}
