@@ -184,7 +184,11 @@ export function unpickle(data: Buffer, opts: UnpickleOptions = {}): unknown {
       case 0x58: stack.push(bytes(u32()).toString('utf8')); break; // BINUNICODE
       case 0x8c: stack.push(bytes(u8()).toString('utf8')); break; // SHORT_BINUNICODE
       case 0x8d: stack.push(bytes(u64()).toString('utf8')); break; // BINUNICODE8
-      case 0x56: stack.push(line()); break; // UNICODE (raw-unicode-escape; ASCII in practice)
+      case 0x56: { // UNICODE: raw-unicode-escape text (latin-1 bytes, \uXXXX / \UXXXXXXXX escapes)
+        const s = line().replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, a: string, b: string) => String.fromCodePoint(parseInt(a ?? b, 16)));
+        stack.push(s);
+        break;
+      }
       case 0x54: stack.push(bytes(i32()).toString('latin1')); break; // BINSTRING (py2 str)
       case 0x55: stack.push(bytes(u8()).toString('latin1')); break; // SHORT_BINSTRING
       case 0x53: stack.push(line().replace(/^['"]|['"]$/g, '')); break; // STRING
