@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pathlib
+import struct
 import zipfile
 
 import numpy as np
@@ -94,7 +95,51 @@ expected['views.pt'] = {
     'nested.also_base': describe(base[0:2]),
 }
 
-# 5. error cases: a legacy (non-zip) file, and a torch zip re-packed with deflate compression
+# 5. a whole module pickled (torch.save(model)): parameters and persistent buffers, by state_dict key
+class WithBuffers(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(2, 3)
+        self.norm = torch.nn.BatchNorm1d(3)
+        self.register_buffer('scale', torch.tensor([0.5, 2.0]))
+        self.register_buffer('scratch', torch.zeros(4), persistent=False)
+
+
+mod = WithBuffers()
+mod.norm.running_mean.add_(1.0)
+torch.save(mod, os.path.join(OUT, 'module.pt'))
+expected['module.pt'] = {k: describe(v) for k, v in mod.state_dict().items()}
+
+
+def to_zip64(src_path, dst_path):
+    """Rewrites a stored zip so its central directory uses zip64 fields and records, as writers do
+    for archives over 4 GiB (sizes and offsets moved into zip64 extra fields)."""
+    data = open(src_path, 'rb').read()
+    with zipfile.ZipFile(src_path) as z:
+        infos = z.infolist()
+    cd_off = data.find(b'PK\x01\x02')
+    body = data[:cd_off]
+    cd = b''
+    for i in infos:
+        name = i.filename.encode()
+        extra = struct.pack('<HHQQQ', 1, 24, i.file_size, i.compress_size, i.header_offset)
+        cd += struct.pack('<IHHHHHHIIIHHHHHII', 0x02014b50, 45, 45, 0, 0, 0, 0, i.CRC, 0xffffffff, 0xffffffff,
+                          len(name), len(extra), 0, 0, 0, 0, 0xffffffff) + name + extra
+    eocd64_off = len(body) + len(cd)
+    eocd64 = struct.pack('<IQHHIIQQQQ', 0x06064b50, 44, 45, 45, 0, 0, len(infos), len(infos), len(cd), len(body))
+    loc = struct.pack('<IIQI', 0x07064b50, 0, eocd64_off, 1)
+    eocd = struct.pack('<IHHHHIIH', 0x06054b50, 0, 0, 0xffff, 0xffff, 0xffffffff, 0xffffffff, 0)
+    with open(dst_path, 'wb') as f:
+        f.write(body + cd + eocd64 + loc + eocd)
+
+
+to_zip64(os.path.join(OUT, 'views.pt'), os.path.join(OUT, 'zip64.pt'))
+with zipfile.ZipFile(os.path.join(OUT, 'zip64.pt')) as z:  # python's reader accepts it...
+    assert z.testzip() is None
+assert torch.equal(torch.load(os.path.join(OUT, 'zip64.pt'))['slice'], views['slice'])  # ...and so does torch
+expected['zip64.pt'] = expected['views.pt']
+
+# 6. error cases: a legacy (non-zip) file, and a torch zip re-packed with deflate compression
 torch.save({'w': torch.ones(2)}, os.path.join(OUT, 'legacy.pt'), _use_new_zipfile_serialization=False)
 buf = io.BytesIO()
 torch.save({'w': torch.ones(64)}, buf)

@@ -10,7 +10,7 @@ import { BYTES, dtypeCode, type DType } from '../tensor/dtype.js';
 import { A } from '../tensor/ops/aten.js';
 import { WeightsFileError } from './errors.js';
 import { readAt, readZipDirectory, readZipEntry, zipEntryDataOffset, type ZipEntry } from './zip.js';
-import { PyCallable, PyGlobal, unpickle } from './unpickle.js';
+import { PyCallable, PyGlobal, PyObject, unpickle } from './unpickle.js';
 
 const STORAGE_DTYPES: Record<string, DType> = {
   FloatStorage: 'float32', HalfStorage: 'float16', BFloat16Storage: 'bfloat16', DoubleStorage: 'float64',
@@ -98,7 +98,7 @@ function isDict(v: unknown): v is Map<unknown, unknown> {
   return v instanceof Map;
 }
 
-/** Dotted keys for every TensorRef in nested dicts (a Lightning checkpoint: only its state_dict). */
+/** Dotted keys for every TensorRef in nested dicts and pickled modules (a Lightning checkpoint: only its state_dict). */
 export function flattenCheckpoint(raw: unknown): Map<string, TensorRef> {
   const out = new Map<string, TensorRef>();
   let root = raw;
@@ -106,9 +106,19 @@ export function flattenCheckpoint(raw: unknown): Map<string, TensorRef> {
   const walk = (v: unknown, prefix: string): void => {
     if (v instanceof TensorRef) out.set(prefix, v);
     else if (isDict(v)) {
-      for (const [k, x] of v) if (typeof k === 'string' || typeof k === 'number') walk(x, prefix ? `${prefix}.${k}` : String(k));
+      for (const [k, x] of v) if (typeof k === 'string' || typeof k === 'number') walk(x, join(prefix, k));
+    } else if (v instanceof PyObject && isDict(v.state) && isDict(v.state.get('_modules'))) {
+      // A pickled nn.Module (torch.save(model)): the keys its state_dict() would have, in that order.
+      const st = v.state;
+      const skip = st.get('_non_persistent_buffers_set');
+      for (const [k, x] of (st.get('_parameters') as Map<unknown, unknown> | undefined) ?? []) walk(x, join(prefix, k));
+      for (const [k, x] of (st.get('_buffers') as Map<unknown, unknown> | undefined) ?? []) {
+        if (!(skip instanceof Set && skip.has(k))) walk(x, join(prefix, k));
+      }
+      for (const [k, x] of st.get('_modules') as Map<unknown, unknown>) walk(x, join(prefix, k));
     }
   };
+  const join = (prefix: string, k: unknown): string => (prefix ? `${prefix}.${String(k)}` : String(k));
   walk(root, '');
   return out;
 }
