@@ -164,6 +164,10 @@ export class Tensor {
   get hasGradFn(): boolean {
     return native.hasGradFn(this.handle);
   }
+  /** True for tensors made inside inferenceMode (they can never be recorded by autograd). */
+  get isInference(): boolean {
+    return nativeCall('isInference', [this], () => native.isInferenceTensor(this.handle));
+  }
   /** Backpropagates from this tensor (a scalar unless `gradient` is given). */
   backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
     nativeCall('backward', [this], () =>
