@@ -1,5 +1,6 @@
 // The subcommands, in help order. Add a command: write commands/<name>.ts exporting register(program), list it here.
 import type { Command } from 'commander';
 import { register as info } from './info.js';
+import { register as parity } from './parity.js';
 
-export const COMMANDS: ((program: Command) => void)[] = [info];
+export const COMMANDS: ((program: Command) => void)[] = [info, parity];
