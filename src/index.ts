@@ -4,3 +4,5 @@ export * as nn from './nn/index.js';
 export * from './io/index.js';
 export * as flow from './flow/index.js';
 export * as models from './models/index.js';
+export * as data from './data/index.js';
+export * as evaluation from './eval/index.js';

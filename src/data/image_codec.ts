@@ -1,0 +1,171 @@
+// Image decode/encode between files or buffers and planar float pixels, through sharp (libvips).
+// Pure of libtorch so worker threads can use it; image.ts wraps the results as Tensors.
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { ImageDecodeError, ImageEncodeError } from './errors.js';
+import { floatCHWToU8HWC, u8HWCToFloatCHW } from './pixels.js';
+import { addPngText, isPng, readPngText } from './png_text.js';
+
+/** Largest accepted image (width · height), checked from the header before any pixel is decoded.
+ *  100 MP fits every real photo (a 6k×4k wallpaper is 24 MP) and stops decompression bombs. */
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'] as const;
+
+export interface DecodeOptions {
+  /** Reject images with more pixels than this (default DEFAULT_MAX_PIXELS). */
+  maxPixels?: number;
+  /** Name used in errors when the input is a buffer. */
+  name?: string;
+  /** Apply the EXIF orientation (default false: like PIL.Image.open, which the reference uses). */
+  autoOrient?: boolean;
+  /** Resize (sharp, antialiased) so the shorter side equals this, before anything else. */
+  resizeShorter?: number;
+  /** sharp kernel for resizeShorter (default 'lanczos3'). */
+  resizeKernel?: 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
+}
+
+/** A decoded image: planar CHW float32, 3 channels, values in [-1, 1]. */
+export interface DecodedImage {
+  data: Float32Array;
+  height: number;
+  width: number;
+}
+
+/** Raw interleaved uint8 pixels as decoded (channels 1–4). */
+export interface DecodedU8 {
+  data: Uint8Array;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+function classify(msg: string): ImageDecodeError['code'] {
+  if (/pixel limit/i.test(msg)) return 'too_large';
+  if (/unsupported image format/i.test(msg)) return 'unsupported';
+  if (/ENOENT|EACCES|EISDIR/.test(msg)) return 'io';
+  return 'corrupt';
+}
+
+async function loadBytes(input: Buffer | string): Promise<Buffer> {
+  if (typeof input !== 'string') return input;
+  try {
+    return await readFile(input);
+  } catch (e) {
+    throw new ImageDecodeError(input, (e as Error).message, 'io');
+  }
+}
+
+/** Decodes to interleaved uint8 (sRGB, 8 bits per channel, alpha kept if present). */
+export async function decodeImageU8(input: Buffer | string, opts: DecodeOptions = {}): Promise<DecodedU8> {
+  const name = typeof input === 'string' ? input : (opts.name ?? '<buffer>');
+  const bytes = await loadBytes(input);
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (!(maxPixels >= 1)) throw new RangeError(`maxPixels must be a positive number, got ${maxPixels}`);
+  try {
+    // failOn 'warning' turns libjpeg's "premature end" into an error instead of a grey bottom half.
+    let img = sharp(bytes, { failOn: 'warning', limitInputPixels: maxPixels, sequentialRead: true });
+    if (opts.autoOrient) img = img.rotate();
+    if (opts.resizeShorter !== undefined) {
+      if (!(opts.resizeShorter >= 1)) throw new RangeError(`resizeShorter must be ≥ 1, got ${opts.resizeShorter}`);
+      img = img.resize(opts.resizeShorter, opts.resizeShorter, { fit: 'outside', kernel: opts.resizeKernel ?? 'lanczos3' });
+    }
+    const { data, info } = await img.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width, channels: info.channels };
+  } catch (e) {
+    if (e instanceof RangeError) throw e;
+    const msg = (e as Error).message;
+    const code = classify(msg);
+    throw new ImageDecodeError(name, code === 'too_large' ? `more than ${maxPixels} pixels (decompression-bomb guard): ${msg}` : msg, code);
+  }
+}
+
+/** Decodes png/jpeg/webp to CHW float32 in [-1, 1]; grayscale expanded to RGB, alpha dropped. */
+export async function decodeImage(input: Buffer | string, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  const u = await decodeImageU8(input, opts);
+  return { data: u8HWCToFloatCHW(u.data, u.height, u.width, u.channels), height: u.height, width: u.width };
+}
+
+export type ImageFormat = 'png' | 'jpeg' | 'webp';
+
+export interface EncodeOptions {
+  format?: ImageFormat;
+  /** JPEG/WebP quality 1–100 (default 95). */
+  quality?: number;
+  /** WebP lossless (default false). */
+  lossless?: boolean;
+  /** Text metadata; stored as PNG tEXt/iTXt chunks (PNG only). */
+  metadata?: Record<string, string>;
+  /** Name used in errors. */
+  name?: string;
+}
+
+/** Format from a file extension (.png, .jpg/.jpeg, .webp). */
+export function formatFromPath(path: string): ImageFormat {
+  const ext = path.toLowerCase().slice(path.lastIndexOf('.'));
+  if (ext === '.png') return 'png';
+  if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
+  if (ext === '.webp') return 'webp';
+  throw new ImageEncodeError(path, `unknown image extension '${ext}' (use .png, .jpg, .jpeg or .webp)`);
+}
+
+/** Encodes interleaved uint8 RGB. */
+export async function encodeImageU8(rgb: Uint8Array, height: number, width: number, opts: EncodeOptions = {}): Promise<Buffer> {
+  const format = opts.format ?? 'png';
+  const name = opts.name ?? `<${format}>`;
+  if (rgb.length !== height * width * 3) throw new ImageEncodeError(name, `expected ${height * width * 3} bytes for ${height}x${width} RGB, got ${rgb.length}`);
+  const meta = opts.metadata && Object.keys(opts.metadata).length ? opts.metadata : undefined;
+  if (meta && format !== 'png') throw new ImageEncodeError(name, `text metadata is only supported for PNG, not ${format}`);
+  const q = opts.quality ?? 95;
+  try {
+    const img = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length), { raw: { width, height, channels: 3 } });
+    let out: Buffer;
+    if (format === 'png') out = await img.png({ compressionLevel: 6 }).toBuffer();
+    else if (format === 'jpeg') out = await img.jpeg({ quality: q, chromaSubsampling: '4:4:4' }).toBuffer();
+    else if (format === 'webp') out = await img.webp({ quality: q, lossless: opts.lossless ?? false }).toBuffer();
+    else throw new Error(`unknown format '${format as string}' (png, jpeg, webp)`);
+    return meta ? addPngText(out, meta) : out;
+  } catch (e) {
+    if (e instanceof ImageEncodeError) throw e;
+    throw new ImageEncodeError(name, (e as Error).message);
+  }
+}
+
+/** Encodes CHW float in [-1, 1] (1 or 3 channels): clamp, round, uint8 HWC, then the format. */
+export async function encodeImage(data: Float32Array | Float64Array, channels: number, height: number, width: number, opts: EncodeOptions = {}): Promise<Buffer> {
+  let u8: Uint8Array;
+  try {
+    u8 = floatCHWToU8HWC(data, channels, height, width);
+  } catch (e) {
+    throw new ImageEncodeError(opts.name ?? '<image>', (e as Error).message);
+  }
+  return encodeImageU8(u8, height, width, opts);
+}
+
+/** Text metadata of a PNG (tEXt/iTXt); {} for other formats. */
+export async function readImageText(input: Buffer | string): Promise<Record<string, string>> {
+  const bytes = await loadBytes(input);
+  if (!isPng(bytes)) return {};
+  try {
+    return readPngText(bytes);
+  } catch (e) {
+    throw new ImageDecodeError(typeof input === 'string' ? input : '<buffer>', (e as Error).message);
+  }
+}
+
+/** Width and height from the header only (no pixel decoding). */
+export async function probeImage(input: Buffer | string, opts: DecodeOptions = {}): Promise<{ width: number; height: number; format: string }> {
+  const name = typeof input === 'string' ? input : (opts.name ?? '<buffer>');
+  const bytes = await loadBytes(input);
+  try {
+    const m = await sharp(bytes, { limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS }).metadata();
+    if (!m.width || !m.height) throw new Error('header has no size');
+    const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+    if (m.width * m.height > maxPixels) throw new ImageDecodeError(name, `${m.width}x${m.height} is more than ${maxPixels} pixels (decompression-bomb guard)`, 'too_large');
+    return { width: m.width, height: m.height, format: m.format ?? 'unknown' };
+  } catch (e) {
+    if (e instanceof ImageDecodeError) throw e;
+    const msg = (e as Error).message;
+    throw new ImageDecodeError(name, msg, classify(msg));
+  }
+}

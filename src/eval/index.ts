@@ -1,0 +1,2 @@
+// Evaluation: image quality metrics (more evaluation tools join here).
+export * from './metrics/index.js';
