@@ -95,7 +95,7 @@ const dev = (o: TensorOptions) => o.device ?? null;
 
 export function zeros(shape: Shape, opts: TensorOptions = {}): Tensor { return finish(A.zeros(shape, dt(opts), null, dev(opts)), { requiresGrad: opts.requiresGrad }); }
 export function ones(shape: Shape, opts: TensorOptions = {}): Tensor { return finish(A.ones(shape, dt(opts), null, dev(opts)), { requiresGrad: opts.requiresGrad }); }
-export function empty(shape: Shape, opts: TensorOptions = {}): Tensor { return A.empty(shape, dt(opts), null, dev(opts)); }
+export function empty(shape: Shape, opts: TensorOptions = {}): Tensor { return finish(A.empty(shape, dt(opts), null, dev(opts)), { requiresGrad: opts.requiresGrad }); }
 export function full(shape: Shape, value: number, opts: TensorOptions = {}): Tensor { return finish(A.full(shape, value, dt(opts), null, dev(opts)), { requiresGrad: opts.requiresGrad }); }
 export function zerosLike(t: Tensor): Tensor { return A.zerosLike(t); }
 export function onesLike(t: Tensor): Tensor { return A.onesLike(t); }
@@ -130,8 +130,8 @@ export function randnLike(t: Tensor, generator?: Generator): Tensor { return ran
 export function randLike(t: Tensor, generator?: Generator): Tensor { return rand(t.shape, { dtype: t.dtype, device: t.device, generator }); }
 /** Samples with N(mean, std) into a new tensor of this shape. */
 export function normal(mean: number, std: number, shape: Shape, opts: RandomOptions = {}): Tensor {
-  const t = empty(shape, opts);
-  return t.normal_(mean, std, opts.generator);
+  const t = empty(shape, { ...opts, requiresGrad: false }); // fill first: in-place ops on a grad leaf are refused
+  return finish(t.normal_(mean, std, opts.generator), { requiresGrad: opts.requiresGrad });
 }
 /** Bernoulli(p) samples per element of a probability tensor. */
 export function bernoulli(p: Tensor, generator?: Generator): Tensor { return A.bernoulli(p, generator ?? null); }

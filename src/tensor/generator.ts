@@ -1,11 +1,12 @@
 // A seeded random-number generator (libtorch's CPU Philox/MT generator), same streams as torch.Generator.
 import { native } from './native.js';
 import { Tensor } from './tensor.js';
+import { nativeCall } from './dispatch.js';
 
 export class Generator {
   /** @internal */ readonly handle: unknown;
   constructor(seed = 0, device = 'cpu') {
-    this.handle = native.generatorNew(seed, device);
+    this.handle = nativeCall('Generator', [seed, device], () => native.generatorNew(seed, device));
   }
   manualSeed(seed: number): this {
     native.generatorSeed(this.handle, seed);

@@ -3,8 +3,8 @@
 import { native } from './native.js';
 import { dtypeCode, dtypeName, typedArrayFor, type DType, type TypedArray } from './dtype.js';
 import { track } from './scope.js';
-import { DisposedTensorError } from './errors.js';
-import { nativeCall } from './dispatch.js';
+import { DisposedTensorError, TorchError } from './errors.js';
+import { nativeCall, describeArgs } from './dispatch.js';
 import { A } from './ops/aten.js';
 import type { Generator } from './generator.js';
 
@@ -156,7 +156,13 @@ export class Tensor {
     return h === null ? null : Tensor.fromHandle(h);
   }
   set grad(g: Tensor | null) {
-    nativeCall('setGrad', [this, g], () => native.setGrad(this.handle, g === null ? null : g.handle));
+    nativeCall('setGrad', [this, g], () => {
+      // libtorch's C++ setter does not check what Python's does; a mismatched grad would break the optimizer later.
+      if (g !== null && (g.dtype !== this.dtype || g.shape.join() !== this.shape.join())) {
+        throw new TorchError('setGrad', describeArgs([this, g]), 'assigned grad must have the tensor\'s dtype and shape');
+      }
+      native.setGrad(this.handle, g === null ? null : g.handle);
+    });
   }
   get isLeaf(): boolean {
     return native.isLeaf(this.handle);

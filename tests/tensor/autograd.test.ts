@@ -20,6 +20,10 @@ test('requiresGrad_, backward, grad accumulation and zeroing with grad = null', 
   assert.equal(x.grad, null);
   x.exp().sum().backward();
   (x.grad!.tolist() as number[]).forEach((v, i) => assert.ok(Math.abs(v - Math.exp(i + 1)) < 1e-5, 'fresh grad after zeroing: e^x'));
+  x.grad = tensor([0.5, 0.5, 0.5]);
+  assert.deepEqual(x.grad!.tolist(), [0.5, 0.5, 0.5], 'grad can be assigned');
+  assert.throws(() => { x.grad = tensor([1, 2]); }, (e: Error) => e instanceof TorchError && /setGrad\(float32\[3\], float32\[2\]\)/.test(e.message));
+  assert.throws(() => { x.grad = tensor([1, 2, 3], { dtype: 'float64' }); }, TorchError);
   x.requiresGrad_(false);
   assert.equal(x.requiresGrad, false);
 }));

@@ -2,7 +2,7 @@
 // filled and range constructors equal their closed forms.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, zeros, ones, full, arange, linspace, eye, scalar, tidy, TorchError, type DType, type TypedArray } from '../../src/index.js';
+import { tensor, zeros, ones, full, empty, randn, normal, arange, linspace, eye, scalar, tidy, TorchError, type DType, type TypedArray } from '../../src/index.js';
 import { values } from './util.js';
 
 /** Bytes of a TypedArray, to compare bit patterns (NaN payloads, −0). */
@@ -76,6 +76,11 @@ test('zeros / ones / full / scalar / eye', () => tidy(() => {
   assert.deepEqual(eye(3).tolist(), [[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
   assert.equal(eye(2, { dtype: 'bool' }).dtype, 'bool');
   assert.equal(ones([2], { requiresGrad: true }).requiresGrad, true);
+  for (const t of [zeros([2], { requiresGrad: true }), full([2], 1, { requiresGrad: true }), empty([2], { requiresGrad: true }),
+    randn([2], { requiresGrad: true }), normal(0, 1, [2], { requiresGrad: true })]) {
+    assert.equal(t.requiresGrad, true);
+    assert.equal(t.isLeaf, true);
+  }
 }));
 
 test('arange and linspace equal their closed forms', () => tidy(() => {

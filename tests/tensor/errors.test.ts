@@ -2,7 +2,7 @@
 // the process keeps working afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, zeros, ones, F, tidy, TorchError, DisposedTensorError, type DType } from '../../src/index.js';
+import { tensor, zeros, ones, F, Generator, tidy, TorchError, DisposedTensorError, type DType } from '../../src/index.js';
 
 /** Asserts fn throws `type` whose message contains every fragment, then that a later op still works. */
 function rejects(fn: () => unknown, type: new (...a: any[]) => Error, fragments: (string | RegExp)[]): void {
@@ -53,6 +53,7 @@ test('disposed tensors, unknown dtypes, ragged arrays', () => {
   rejects(() => zeros([2], { dtype: 'float128' as DType }), TypeError, ["unknown dtype 'float128'"]);
   rejects(() => tensor([1]).to('complex32' as DType), TypeError, ["unknown dtype 'complex32'"]);
   rejects(() => tensor([[1, 2], [3, 4, 5]]), TypeError, ['ragged']);
+  rejects(() => new Generator(0, 'cuda:7'), TorchError, ['Generator', 'cuda:7']);
 });
 
 test('TorchError carries op, inputs and detail separately', () => {
