@@ -1,0 +1,133 @@
+// The benchmark report: machine and settings, then one line per row; as a table on stdout,
+// bench/report.md for people and bench/report.json for tools.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
+import { DEFAULT_MAX_RATIO, type BenchRow } from './registry.js';
+import type { TimingPlan } from './timing.js';
+
+export interface RowResult {
+  name: string;
+  group: string;
+  oursMs: number;
+  torchMs: number;
+  /** ours / torch (median over median). */
+  ratio: number;
+  /** Median over rounds of each round's ours/torch (robust to drift between rounds). */
+  pairedRatio: number;
+  minMs: { ours: number; torch: number };
+  oursGflops?: number;
+  torchGflops?: number;
+  oursUsPerOp?: number;
+  torchUsPerOp?: number;
+  target: string;
+  pass: boolean;
+  samples: { ours: number; torch: number; rounds: number };
+  /** Spread of the samples: (p90 − p10) / median. */
+  spread: { ours: number; torch: number };
+  /** Share of all cores (0–1) taken by other processes while the row ran. */
+  othersCpu: number;
+  /** CPU time per call (user + system, all threads): less sensitive to other load than wall time. */
+  cpuMsPerCall: { ours: number; torch: number };
+  /** Minor page faults per timed call (memory freshly mapped in: allocator behaviour). */
+  faultsPerCall: { ours: number; torch: number };
+  /** Seconds spent before the row waiting for other processes to quieten down. */
+  waitedSec?: number;
+  /** Measurements made of this row (the one with the least foreign load is reported). */
+  attempts?: number;
+  notes?: string;
+}
+
+export interface Report {
+  date: string;
+  command: string;
+  machine: { cpu: string; cores: number; ramGB: number };
+  versions: { node: string; libtorch: string; torch: string; python: string };
+  threads: { ours: number; torch: number };
+  env: Record<string, string>;
+  options: { quick: boolean; plan: TimingPlan; filter: string | null };
+  /** 1/5/15-minute load averages before and after the run (other processes share these cores). */
+  load: { before: number[]; after: number[] };
+  rows: RowResult[];
+}
+
+export function cpuModel(): string {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    return m ? m[1].trim() : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function machine(): Report['machine'] {
+  return { cpu: cpuModel(), cores: availableParallelism(), ramGB: Math.round(totalmem() / 2 ** 30 * 10) / 10 };
+}
+
+/** Judges one row against its target: µs per op for overhead rows, else the ratio. */
+export function judge(row: BenchRow, oursMs: number, torchMs: number): Pick<RowResult, 'target' | 'pass'> {
+  const maxUs = row.target?.maxUsPerOp;
+  if (maxUs !== undefined && row.opsPerCall) {
+    return { target: `< ${maxUs} µs/op`, pass: (oursMs * 1e3) / row.opsPerCall < maxUs };
+  }
+  const maxRatio = row.target?.maxRatio ?? DEFAULT_MAX_RATIO;
+  return { target: `≤ ${maxRatio.toFixed(2)}`, pass: oursMs / torchMs <= maxRatio };
+}
+
+const f = (x: number | undefined, d = 2) => (x === undefined ? '' : x.toFixed(d));
+const ms = (x: number) => (x < 1 ? x.toFixed(3) : x < 100 ? x.toFixed(2) : x.toFixed(1));
+
+function cells(r: RowResult): string[] {
+  const gflops = r.oursGflops !== undefined ? `${f(r.oursGflops, 1)} / ${f(r.torchGflops, 1)}` : '';
+  const perOp = r.oursUsPerOp !== undefined ? `${f(r.oursUsPerOp)} / ${f(r.torchUsPerOp)}` : '';
+  const cpu = `${ms(r.cpuMsPerCall.ours)} / ${ms(r.cpuMsPerCall.torch)}`;
+  return [r.name, ms(r.oursMs), ms(r.torchMs), f(r.ratio, 3), f(r.pairedRatio, 3), gflops, perOp, cpu, r.target, r.pass ? 'ok' : 'MISS',
+    `${(100 * r.othersCpu).toFixed(0)}%`];
+}
+const HEAD = ['row', 'ours ms', 'torch ms', 'ours/torch', 'paired', 'GFLOP/s ours / torch', 'µs/op ours / torch', 'CPU ms/call ours / torch', 'target', 'met', 'others\' CPU'];
+
+export function table(rows: RowResult[]): string {
+  const body = rows.map(cells);
+  const w = HEAD.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
+  return [line(HEAD), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
+}
+
+export function markdown(rep: Report): string {
+  const p = rep.options.plan;
+  const env = Object.entries(rep.env).map(([k, v]) => `${k}=${v}`).join(', ');
+  const lines = [
+    '# fmboost benchmark: ours (libtorch from Node) vs PyTorch, same run',
+    '',
+    `- date: ${rep.date}`,
+    `- command: \`${rep.command}\``,
+    `- machine: ${rep.machine.cpu}, ${rep.machine.cores} cores, ${rep.machine.ramGB} GB RAM`,
+    `- versions: node ${rep.versions.node}, libtorch ${rep.versions.libtorch} (ours), torch ${rep.versions.torch} (python ${rep.versions.python})`,
+    `- threads: ours ${rep.threads.ours}, torch ${rep.threads.torch}`,
+    `- environment (as inherited by both sides, not changed by the bench): ${env}`,
+    `- timing: per row, a warm-up on each side (≥ ${p.warmupCalls} calls and ≥ ${p.warmupSec} s), then rounds alternating ours and torch ` +
+      `(each round times single calls for ≥ ${p.roundSec} s), until each side has ≥ ${p.sideSec} s, ≥ ${p.minIters} calls and ≥ ${p.minRounds} rounds. ` +
+      '"ours/torch" = median over median (the target applies to it); "paired" = median over rounds of that round\'s ratio; ' +
+      '"CPU ms/call" = process CPU time (all threads) per call; "others\' CPU" = share of all cores used by other processes during the row' +
+      (rep.options.filter ? `; filter: \`${rep.options.filter}\`` : ''),
+    `- load average (1/5/15 min) before → after: ${rep.load.before.map((x) => x.toFixed(2)).join('/')} → ${rep.load.after.map((x) => x.toFixed(2)).join('/')}` +
+      ' (this machine is shared; other work on these cores adds noise to both sides)',
+    `- target: ours/torch ≤ ${DEFAULT_MAX_RATIO.toFixed(2)}; per-op overhead < 10 µs`,
+    '',
+    '| ' + HEAD.join(' | ') + ' |',
+    '|' + HEAD.map((_, i) => (i === 0 ? '---' : '---:')).join('|') + '|',
+    ...rep.rows.map((r) => '| ' + cells(r).join(' | ') + ' |'),
+    '',
+  ];
+  const noted = rep.rows.filter((r) => r.notes);
+  if (noted.length) {
+    lines.push('Notes:', '');
+    for (const r of noted) lines.push(`- ${r.name}: ${r.notes}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+export function writeReport(rep: Report, mdPath: string, jsonPath: string): void {
+  writeFileSync(jsonPath, JSON.stringify(rep, null, 2) + '\n');
+  writeFileSync(mdPath, markdown(rep));
+}
