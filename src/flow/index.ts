@@ -11,3 +11,4 @@ export {
 } from './source.js';
 export * from './solvers/index.js';
 export { sample, sampleAsync, type SampleOptions, type SampleInput, type SampleResult } from './sample.js';
+export { sampleSde, scoreFromVelocity, diffusionWeight, type SdeSampleOptions, type DiffusionForm } from './sde_sample.js';

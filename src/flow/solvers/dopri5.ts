@@ -111,21 +111,22 @@ function* dopri5Core(field: VectorField, x0: Tensor, grid: number[], opts: Adapt
   const T0 = grid[0], T = grid[grid.length - 1];
   const xs: Tensor[] = [];
   // State: y at t, its slope fy (both our own handles), and the next step size.
-  let y = x0.alias();
-  let fy = tidy(() => f(T0, x0).alias());
+  let y: Tensor | null = null, fy: Tensor | null = null;
   let t = T0;
   let out: Tensor | null = null;
   let accepted = 0, rejected = 0, next = 1;
   // Grid points whose state is kept: all with trajectory, else only the last.
   const wanted = (j: number) => opts.trajectory === true || j === grid.length - 1;
   try {
+    y = x0.alias();
+    fy = tidy(() => f(T0, x0).alias());
     if (opts.trajectory) xs.push(x0.clone());
     let dt = opts.firstStep ?? selectInitialStep(f, T0, y, fy, 4, rtol, atol);
     if (!Number.isFinite(dt)) throw new FlowError('dopri5', `non-finite values in the state or field at t = ${T0}`);
     while (next < grid.length) {
       if (accepted + rejected >= maxSteps) throw new FlowError('dopri5', `gave up after ${maxSteps} steps at t = ${t} (maxSteps)`);
       if (!(t + dt > t)) throw new FlowError('dopri5', `step size underflow at t = ${t} (dt = ${dt})`);
-      const t0 = t, t1 = t + dt, y0 = y, f0 = fy;
+      const t0 = t, t1 = t + dt, y0: Tensor = y, f0: Tensor = fy;
       const step = tidy(() => {
         const s = dopri5Step(f, t0, dt, y0, f0);
         const tol = y0.abs().maximum(s.y1.abs()).mul(rtol).add(atol);
@@ -170,8 +171,8 @@ function* dopri5Core(field: VectorField, x0: Tensor, grid: number[], opts: Adapt
     if (opts.trajectory) result.xs = xs.splice(0);
     return result;
   } finally {
-    y.dispose();
-    fy.dispose();
+    y?.dispose();
+    fy?.dispose();
     out?.dispose();
     for (const v of xs) v.dispose();
   }
