@@ -5,3 +5,5 @@ export { EfficientUNet, resolveUNetConfig, timestepEmbedding, type EfficientUNet
 export { AutoencoderKL, DiagonalGaussianDistribution, resolveVAEConfig, SD_VAE_DEFAULTS, type AutoencoderKLConfig, type ResolvedVAEConfig } from './vae/index.js';
 export { ModelConfigError } from './config_util.js';
 export { runParity, loadParityFixture, DEFAULT_TOLERANCE, ZERO_GRAD_FLOOR, ParityFixtureError, type ParityFixture, type ParityReport, type ParityEntry, type ParityTolerance } from './parity.js';
+export { UNET_PRESETS, VAE_PRESETS, createUNet, createVAE, type Preset, type UNetPresetName, type VAEPresetName } from './presets.js';
+export { unetMacs, vaeMacs } from './flops.js';

@@ -1,0 +1,92 @@
+// Named model configurations. Costs are per sample, forward only, in multiply-accumulates (FLOPs ≈ 2 × MACs),
+// from flops.ts (conv + linear + attention products; checked against PyTorch hook counts in the tests).
+//
+// | preset      | params       | cost per sample (forward)                                       |
+// |-------------|--------------|-----------------------------------------------------------------|
+// | paper       | 305,806,340  | 14.15 GMAC at 32² latents, 226.47 GMAC at 128² (1024² px)        |
+// | unet_small  | 10,872,452   | 0.371 GMAC at 16² latents, 1.482 GMAC at 32²                     |
+// | unet_tiny   | 724,740      | 0.0637 GMAC at 16² latents, 0.267 GMAC at 32²                    |
+// | sd          | 83,653,863   | encode 136.36 GMAC, decode 311.09 GMAC at 256² px                |
+// | vae_small   | 5,252,487    | encode 8.77 GMAC, decode 19.69 GMAC at 256² px                   |
+//
+// Training costs about 3× the forward. On 2 cores at ~300 GFLOP/s sustained, unet_small at 32² latents
+// is ~3 GFLOP per sample forward, ~9 GFLOP per training sample.
+import { EfficientUNet, type EfficientUNetConfig } from './unet/index.js';
+import { AutoencoderKL, SD_VAE_DEFAULTS, type AutoencoderKLConfig } from './vae/index.js';
+import { ModelConfigError } from './config_util.js';
+
+export interface Preset<C> {
+  description: string;
+  config: C;
+  /** Parameter count (checked by the tests). */
+  params: number;
+  /** Forward cost per sample at given input sizes, in MACs (for VAEs: encode/decode at an image size). */
+  cost: Record<string, number>;
+}
+
+export const UNET_PRESETS = {
+  /** The paper's flow model (reference config): 8 input channels = noisy latent 4 + PSU context latent 4. */
+  paper: {
+    description: 'FMBoost paper UNet: 128 ch, mult [1,2,4,8], 3 res blocks, attention at 8× (and middle), 4 heads × 64, scale-shift norm',
+    config: { inChannels: 8, modelChannels: 128, outChannels: 4, numResBlocks: 3, attentionResolutions: [8, 16], dropout: 0,
+      channelMult: [1, 2, 4, 8], convResample: true, dimHead: 64, numHeads: 4, useLinearAttn: false, useScaleShiftNorm: true, poolFactor: -1 },
+    params: 305_806_340,
+    cost: { 'macs@32': 14_153_613_312, 'macs@128': 226_466_660_352 },
+  },
+  /** A CPU-trainable flow model for 16²–32² latents (128–256 px images with an f8 VAE). */
+  unet_small: {
+    description: 'CPU UNet: 64 ch, mult [1,2,4], 1 res block, attention at 4× (and middle), 4 heads × 32, scale-shift norm',
+    config: { inChannels: 8, modelChannels: 64, outChannels: 4, numResBlocks: 1, attentionResolutions: [4], dropout: 0,
+      channelMult: [1, 2, 4], convResample: true, dimHead: 32, numHeads: 4, useLinearAttn: false, useScaleShiftNorm: true, poolFactor: -1 },
+    params: 10_872_452,
+    cost: { 'macs@16': 370_589_696, 'macs@32': 1_482_407_936 },
+  },
+  /** The shared parity fixture's config: for smoke tests and demos. */
+  unet_tiny: {
+    description: 'Test UNet: 32 ch, mult [1,2], 1 res block, attention at 2×, 2 heads × 16',
+    config: { inChannels: 8, modelChannels: 32, outChannels: 4, numResBlocks: 1, attentionResolutions: [2], dropout: 0,
+      channelMult: [1, 2], convResample: true, dimHead: 16, numHeads: 2, useLinearAttn: false, useScaleShiftNorm: true, poolFactor: -1 },
+    params: 724_740,
+    cost: { 'macs@16': 63_729_664, 'macs@32': 267_120_640 },
+  },
+} satisfies Record<string, Preset<EfficientUNetConfig>>;
+
+export const VAE_PRESETS = {
+  /** Stable Diffusion's KL-f8 autoencoder (the reference's DEFAULT_DDCONFIG, embed_dim 4): loads sd_ae.ckpt. */
+  sd: {
+    description: 'SD KL-f8 VAE: ch 128, mult [1,2,4,4], 2 res blocks, 4 latent channels, scale 0.18215',
+    config: { ...SD_VAE_DEFAULTS },
+    params: 83_653_863,
+    cost: { 'encode@256': 136_361_082_880, 'decode@256': 311_093_641_216 },
+  },
+  /** SD's layout at a quarter of the width: an f8, 4-channel VAE trainable on CPU. */
+  vae_small: {
+    description: 'CPU VAE: ch 32, mult [1,2,4,4], 2 res blocks, f8, 4 latent channels',
+    config: { ...SD_VAE_DEFAULTS, ch: 32 },
+    params: 5_252_487,
+    cost: { 'encode@256': 8_773_500_928, 'decode@256': 19_690_700_800 },
+  },
+} satisfies Record<string, Preset<AutoencoderKLConfig>>;
+
+export type UNetPresetName = keyof typeof UNET_PRESETS;
+export type VAEPresetName = keyof typeof VAE_PRESETS;
+
+/** A UNet from a preset name or a config (with optional overrides on top of a preset). */
+export function createUNet(spec: UNetPresetName | EfficientUNetConfig | Record<string, unknown>, overrides: Partial<EfficientUNetConfig> = {}): EfficientUNet {
+  if (typeof spec === 'string') {
+    const p = (UNET_PRESETS as Record<string, Preset<EfficientUNetConfig>>)[spec];
+    if (!p) throw new ModelConfigError(`unknown UNet preset '${spec}' (known: ${Object.keys(UNET_PRESETS).join(', ')})`);
+    return new EfficientUNet({ ...p.config, ...overrides });
+  }
+  return new EfficientUNet({ ...spec, ...overrides });
+}
+
+/** An AutoencoderKL from a preset name or a config. */
+export function createVAE(spec: VAEPresetName | AutoencoderKLConfig | Record<string, unknown>, overrides: Partial<AutoencoderKLConfig> = {}): AutoencoderKL {
+  if (typeof spec === 'string') {
+    const p = (VAE_PRESETS as Record<string, Preset<AutoencoderKLConfig>>)[spec];
+    if (!p) throw new ModelConfigError(`unknown VAE preset '${spec}' (known: ${Object.keys(VAE_PRESETS).join(', ')})`);
+    return new AutoencoderKL({ ...p.config, ...overrides });
+  }
+  return new AutoencoderKL({ ...spec, ...overrides });
+}
