@@ -74,7 +74,10 @@ export async function decodeImageU8(input: Buffer | string, opts: DecodeOptions 
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width, channels: info.channels };
   } catch (e) {
     if (e instanceof RangeError) throw e;
-    const msg = (e as Error).message;
+    let msg = (e as Error).message;
+    // libvips sometimes reports only this (its warning text is process-global and can be lost
+    // when several threads decode at once); say what it means.
+    if (/Warning treated as error/i.test(msg)) msg = `corrupt or truncated image data (decoder warning: ${msg})`;
     const code = classify(msg);
     throw new ImageDecodeError(name, code === 'too_large' ? `more than ${maxPixels} pixels (decompression-bomb guard): ${msg}` : msg, code);
   }

@@ -10,6 +10,7 @@ import { native } from '../../tensor/native.js';
 import { BYTES, dtypeCode, type DType } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { stack } from '../../tensor/creation.js';
+import { keep } from '../../tensor/scope.js';
 import { DataSourceError } from '../errors.js';
 import { checkIndex, SkipLog, type DataSource, type SkippedItem, type SourceItem } from './types.js';
 
@@ -119,13 +120,13 @@ export class LatentShardWriter {
     mkdirSync(dir, { recursive: true });
   }
 
-  /** Copies the tensors (the caller keeps ownership of its own). */
+  /** Copies the tensors (the caller keeps ownership of its own; the copies are exempt from tidy scopes). */
   add(id: string, tensors: Record<string, Tensor>): void {
     const keys = Object.keys(tensors).sort();
     if (!this.keys) this.keys = keys;
     else if (keys.join() !== this.keys.join()) throw new DataSourceError(this.dir, `item '${id}' has keys [${keys}] but earlier items have [${this.keys}]`);
     const own: Record<string, Tensor> = {};
-    for (const k of keys) { const d = tensors[k].detach(); own[k] = d.clone(); d.dispose(); }
+    for (const k of keys) { const d = tensors[k].detach(); own[k] = keep(d.clone()); d.dispose(); }
     this.pending.push({ id, tensors: own });
     if (this.pending.length >= this.shardSize) this.flush();
   }
