@@ -6,3 +6,4 @@ export * as flow from './flow/index.js';
 export * as models from './models/index.js';
 export * as data from './data/index.js';
 export * as evaluation from './eval/index.js';
+export * as train from './train/index.js';
