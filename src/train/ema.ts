@@ -7,6 +7,10 @@
 // ema ← lerp(ema, online, 1 − d) with d = clamp(1 − (1 + e)^(−power), minDecay, maxDecay), where
 // e = (s + 1) − updateAfterStep − 1 (the reference evaluates the decay after incrementing), and d = 0 when e ≤ 0.
 // The reference evaluates d in float32 (its counter is a tensor), so we round the same way.
+// Ordering note: the reference calls update() inside training_step, which Lightning runs before the
+// optimizer's parameter update, so its EMA at step k averages the weights as they were *before* update k.
+// Call update() after the forward pass and before optimizer.step() to reproduce that; after it, for
+// the usual convention. Create the EMA after any Module.to(): that call replaces the parameter tensors.
 import { Tensor, noGrad, keep, isFloating } from '../tensor/index.js';
 import type { Module } from '../nn/index.js';
 

@@ -2,6 +2,11 @@
 // They follow the reference's lr_schedulers.py (HF transformers' LambdaLR multipliers): at step s the
 // multiplier is s / max(1, warmup) during warmup — so the very first update (s = 0) uses lr 0 — then 1
 // (constant) or a half cosine down to 0 over the remaining steps (cosine).
+//
+// Caution when matching the reference run exactly: its trainer calls scheduler.step() inside
+// training_step, which Lightning runs (in the optimizer closure) *before* the parameter update, so its
+// update k (0-based) uses factor(k + 1) — the first update is at lr/warmup, not 0. With
+// accumulate_grad_batches > 1 it also steps per micro-batch. Pass step + 1 to reproduce that.
 
 export type LrScheduleName = 'constant' | 'constant_warmup' | 'cosine_warmup';
 
