@@ -57,9 +57,7 @@ test('an impossible tolerance fails (the check is real), a missing fixture is a 
   assert.equal(p.status, 1);
   const r = JSON.parse(p.stdout);
   assert.ok(r.grads.failed > 0);
-  const q = run(join(ROOT, 'no_such_fixture.safetensors'));
-  assert.notEqual(q.status, 0);
-  assert.match(q.stderr, /fixture not found: .*no_such_fixture/);
+  assert.throws(() => models.runParity(join(ROOT, 'no_such_fixture.safetensors')), (e: Error) => e instanceof models.ParityFixtureError && /fixture not found: .*no_such_fixture/.test(e.message));
 });
 
 test('library: perturbing one UNet weight is caught in the output and the gradients', () => {
