@@ -11,6 +11,7 @@ export class DecodePool {
   private readonly waiting = new Map<number, { resolve: (r: DecodeResult) => void; reject: (e: Error) => void; slot?: Slot }>();
   private nextId = 1;
   private closed = false;
+  private lastError: Error | undefined;
 
   constructor(readonly numWorkers: number) {
     if (!Number.isInteger(numWorkers) || numWorkers < 0) throw new RangeError(`DecodePool: numWorkers must be a non-negative integer, got ${numWorkers}`);
@@ -34,6 +35,9 @@ export class DecodePool {
   }
 
   private failSlot(slot: Slot, e: Error): void {
+    const k = this.slots.indexOf(slot);
+    if (k >= 0) this.slots.splice(k, 1); // a dead worker gets no more tasks
+    this.lastError = e;
     for (const [id, w] of this.waiting) {
       if (w.slot !== slot) continue;
       this.waiting.delete(id);
@@ -47,7 +51,10 @@ export class DecodePool {
     if (this.closed) return Promise.reject(new Error('DecodePool is closed'));
     const id = this.nextId++;
     const t: DecodeTask = { ...task, id };
-    if (!this.slots.length) return runDecodeTask(t);
+    if (!this.slots.length) {
+      if (this.numWorkers > 0) return Promise.reject(new Error(`all ${this.numWorkers} decode workers have exited (last error: ${this.lastError?.message})`));
+      return runDecodeTask(t);
+    }
     const slot = this.slots.reduce((a, b) => (b.pending < a.pending ? b : a));
     return new Promise<DecodeResult>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject, slot });

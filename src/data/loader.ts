@@ -75,6 +75,7 @@ export class DataLoader {
   private schedPos = 0;
   private queue: Pending[] = [];
   private perms = new Map<number, Uint32Array>();
+  private busy = false;
   /** Per-batch wait times (ms), most recent last. */
   readonly waits: number[] = [];
 
@@ -157,6 +158,16 @@ export class DataLoader {
 
   /** The next batch. The caller owns its tensors (they are exempt from tidy scopes): call dispose(). */
   async next(): Promise<Batch> {
+    if (this.busy) throw new Error('DataLoader.next(): the previous next() has not finished (await it first)');
+    this.busy = true;
+    try {
+      return await this.nextInner();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async nextInner(): Promise<Batch> {
     let waitMs = 0;
     for (;;) {
       const epoch = this.epoch;

@@ -153,6 +153,9 @@ test('latent shard loader: stacked batches, partial last batch without dropLast,
     const again = new DataLoader(src, { batchSize: 4, seed: 1, dropLast: false, numWorkers: 0 });
     again.loadState({ epoch: 1, index: 0, seed: 1, length: 10 });
     sameSnaps(await take(again, 3), ref, 'latent resume');
+    const pending = again.next();
+    await assert.rejects(again.next(), /previous next\(\) has not finished/);
+    (await pending).dispose();
     await loader.close();
     await again.close();
   } finally { cleanup(); }
