@@ -163,3 +163,19 @@ export function plotLines(series: Series[], opts: PlotOptions = {}): { image: Rg
 export function lossCurvePng(steps: ArrayLike<number>, losses: ArrayLike<number>, opts: PlotOptions = {}): Buffer {
   return encodePng(plotLines([{ x: steps, y: losses }], opts).image);
 }
+
+/**
+ * A metric from a metrics CSV (as written by CsvLogger) as a PNG curve; rows without the metric are
+ * skipped. Returns undefined when the metric has no values yet.
+ */
+export function metricCurvePng(rows: Record<string, number | undefined>[], metric: string, opts: PlotOptions = {}): Buffer | undefined {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const r of rows) {
+    const y = r[metric];
+    if (y === undefined || r.step === undefined) continue;
+    xs.push(r.step);
+    ys.push(y);
+  }
+  return xs.length ? lossCurvePng(xs, ys, opts) : undefined;
+}

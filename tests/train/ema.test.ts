@@ -2,6 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { tensor, noGrad, nn, liveTensors } from '../../src/index.js';
 import { EMA, emaDecay, EmaError } from '../../src/train/ema.js';
+import { golden, maxAbsDiff } from '../helpers.js';
 
 // A one-parameter-per-layer model whose weights the test sets by hand.
 function model() {
@@ -112,6 +113,27 @@ test('EMA updates do not leak tensors', () => {
   const before = liveTensors();
   for (let i = 0; i < 20; i++) ema.update();
   assert.equal(liveTensors(), before);
+  ema.dispose();
+  online.dispose();
+});
+
+test('EMA equals the reference rule run in PyTorch, step for step (golden, float32)', () => {
+  const g = golden('train_ema.json');
+  const online = new nn.Linear({ inFeatures: 3, outFeatures: 2 });
+  const ema = new EMA(online, { maxDecay: g.beta, updateAfterStep: g.update_after_step, updateEvery: g.update_every, power: g.power });
+  let worst = 0;
+  for (const [s, r] of (g.steps as { action: string; weight: number[]; bias: number[]; online_weight: number[]; online_bias: number[] }[]).entries()) {
+    noGrad(() => {
+      online.weight.copy_(tensor(r.online_weight).reshape([2, 3]));
+      online.bias!.copy_(tensor(r.online_bias));
+    });
+    assert.equal(ema.update(), r.action, `call ${s}`);
+    const avg = ema.averaged();
+    worst = Math.max(worst, maxAbsDiff(avg.get('weight')!, r.weight), maxAbsDiff(avg.get('bias')!, r.bias));
+  }
+  // Same float32 decay and lerp as torch: identical up to at most one float32 rounding step.
+  assert.ok(worst <= 1e-7, `max |Δ| = ${worst}`);
+  if (process.env.FMBOOST_VERBOSE) console.log(`EMA vs torch: max abs diff ${worst}`);
   ema.dispose();
   online.dispose();
 });

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CsvLogger, readMetricsCsv } from '../../src/train/log/csv.js';
 import { WandbLogger, WandbUnavailableError } from '../../src/train/log/wandb.js';
-import { formatProgress, formatDuration, ThroughputMeter } from '../../src/train/log/progress.js';
+import { formatProgress, formatDuration, ThroughputMeter, ProgressPrinter } from '../../src/train/log/progress.js';
+import { createLoggers } from '../../src/train/log/create.js';
+import { metricCurvePng } from '../../src/train/plot.js';
+import { existsSync, readdirSync } from 'node:fs';
 
 test('CSV: header once, new metrics widen the header, reopening appends without a second header', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fmboost-csv-'));
@@ -59,4 +62,50 @@ test('progress line: plain for logs, bar for a TTY, ETA from the measured rate',
   assert.ok(bar.startsWith('█████░░░░░ 50/100 50% loss 1.0000'), bar);
   assert.equal(formatDuration(3725), '1:02:05');
   assert.equal(formatDuration(undefined), '?');
+});
+
+test('progress printer: plain lines every n steps in logs, a redrawn bar on a TTY', () => {
+  const logOut: string[] = [];
+  const p = new ProgressPrinter({ write: (s: string) => logOut.push(s) }, { every: 10 });
+  for (let s = 1; s <= 25; s++) p.update({ step: s, maxSteps: 25, loss: 1 / s });
+  assert.deepEqual(logOut.map((l) => l.split(' ')[0]), ['step=10/25', 'step=20/25', 'step=25/25']);
+  assert.ok(logOut.every((l) => l.endsWith('\n') && !l.includes('\r')));
+
+  const ttyOut: string[] = [];
+  let t = 0;
+  const q = new ProgressPrinter({ write: (s: string) => ttyOut.push(s), isTTY: true, columns: 80 }, { ttyHz: 1, clock: () => t });
+  q.update({ step: 1, maxSteps: 10 }); // drawn (first)
+  t = 0.5;
+  q.update({ step: 2, maxSteps: 10 }); // throttled
+  t = 1.2;
+  q.update({ step: 3, maxSteps: 10 }); // drawn
+  assert.equal(ttyOut.length, 2);
+  assert.ok(ttyOut.every((l) => l.startsWith('\r') && !l.includes('\n') && l.length <= 80 + 4));
+  assert.match(ttyOut[1], /3\/10 30%/);
+});
+
+test('createLoggers: CSV + TensorBoard in the experiment folder; W&B without a client fails before anything is created', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fmboost-exp-'));
+  try {
+    const settings = { csv: true, tensorboard: true, wandb: false, wandb_project: 'p' };
+    const l = await createLoggers(dir, settings);
+    l.logScalars(1, { 'train/loss': 2 });
+    await l.close();
+    assert.ok(existsSync(join(dir, 'metrics.csv')));
+    assert.equal(readdirSync(join(dir, 'tensorboard')).length, 1);
+    const dir2 = join(dir, 'wb');
+    // (no W&B client is installed in this repository)
+    await assert.rejects(createLoggers(dir2, { ...settings, wandb: true }), WandbUnavailableError);
+    assert.equal(existsSync(dir2), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('metric curve from CSV rows', () => {
+  const rows = [{ step: 1, loss: 1 }, { step: 2, loss: undefined }, { step: 3, loss: 0.5 }];
+  const png = metricCurvePng(rows, 'loss', { width: 100, height: 60 })!;
+  assert.equal(png.readUInt32BE(16), 100); // IHDR width
+  assert.equal(png.readUInt32BE(20), 60);
+  assert.equal(metricCurvePng(rows, 'val/psnr'), undefined);
 });

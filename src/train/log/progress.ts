@@ -82,3 +82,41 @@ export class ThroughputMeter {
     return itPerSec ? Math.max(0, maxSteps - step) / itPerSec : undefined;
   }
 }
+
+/**
+ * Prints progress to a stream: on a terminal one bar line redrawn in place (at most `ttyHz` times a
+ * second); otherwise (a log file, a pipe) a plain line every `every` steps, so logs stay grep-able.
+ */
+export class ProgressPrinter {
+  private lastDraw = -Infinity;
+  private readonly tty: boolean;
+
+  constructor(
+    private readonly out: { write(s: string): unknown; isTTY?: boolean; columns?: number } = process.stderr,
+    private readonly opts: { every?: number; ttyHz?: number; clock?: () => number } = {},
+  ) {
+    this.tty = Boolean(out.isTTY);
+  }
+
+  update(p: ProgressInfo, force = false): void {
+    if (this.tty) {
+      const now = (this.opts.clock ?? (() => performance.now() / 1000))();
+      if (!force && now - this.lastDraw < 1 / (this.opts.ttyHz ?? 4) && p.step < p.maxSteps) return;
+      this.lastDraw = now;
+      const line = formatProgress(p, { tty: true });
+      const width = this.out.columns ?? 120;
+      this.out.write(`\r${line.slice(0, width - 1).padEnd(Math.min(width - 1, line.length))}\x1b[K`);
+    } else if (force || p.step % (this.opts.every ?? 50) === 0 || p.step === p.maxSteps) {
+      this.out.write(formatProgress(p) + '\n');
+    }
+  }
+
+  /** A message on its own line (the bar is redrawn by the next update). */
+  message(s: string): void {
+    this.out.write((this.tty ? '\r\x1b[K' : '') + s + '\n');
+  }
+
+  done(): void {
+    if (this.tty) this.out.write('\n');
+  }
+}
