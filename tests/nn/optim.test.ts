@@ -184,6 +184,12 @@ test('optimizer construction validates its inputs; zeroGrad drops or zeroes grad
   assert.throws(() => new AdamW([a], { eps: -1 }), /invalid eps/);
   assert.throws(() => new Adam([a], { weightDecay: -1 }), /invalid weightDecay/);
   assert.equal(new AdamW([a]).paramGroups[0].weightDecay, 0.01, 'AdamW default weight decay is torch\'s');
+  const grouped = new Adam([a], { lr: 0.2, eps: 1e-3 });
+  const c = tensor([5]).requiresGrad_(true);
+  grouped.addParamGroup({ params: [c], lr: 0.4 });
+  assert.deepEqual(grouped.paramGroups.map((g) => [g.lr, g.eps]), [[0.2, 1e-3], [0.4, 1e-3]], 'added group takes the defaults');
+  assert.throws(() => grouped.addParamGroup({ params: [a] }), /appears more than once \(param group 2\)/);
+  assert.throws(() => grouped.addParamGroup({ params: [], lr: 1 }), /param group 2 has no parameters/);
   const opt = new Adam([a]);
   a.grad = tensor([3, 4]);
   opt.zeroGrad(false);

@@ -54,22 +54,27 @@ export abstract class Optimizer<H extends BaseHyper> {
   protected constructor(params: ParamsInput<H>, readonly defaults: H) {
     const list = [...(params as Iterable<unknown>)];
     if (list.length === 0) throw new RangeError(`${this.constructor.name}: got an empty parameter list`);
-    const groups = list[0] instanceof Tensor
-      ? [{ params: list as Tensor[] }]
+    const groups: Array<Partial<H> & { params: Iterable<Tensor> }> = list[0] instanceof Tensor
+      ? [{ params: list as Tensor[] } as Partial<H> & { params: Tensor[] }]
       : (list as Array<Partial<H> & { params: Iterable<Tensor> }>);
-    const seen = new Set<Tensor>();
-    for (const [gi, g] of groups.entries()) {
-      if (!g || typeof g !== 'object' || !('params' in g)) throw new TypeError(`${this.constructor.name}: param group ${gi} must be {params, ...}`);
-      const ps = [...g.params];
-      for (const p of ps) {
-        if (!(p instanceof Tensor)) throw new TypeError(`${this.constructor.name}: param group ${gi} holds a non-Tensor`);
-        if (seen.has(p)) throw new RangeError(`${this.constructor.name}: a parameter appears more than once (param group ${gi})`);
-        seen.add(p);
-      }
-      const group = { ...defaults, ...g, params: ps } as ParamGroup<H>;
-      this.validate(group, gi);
-      this.paramGroups.push(group);
+    for (const g of groups) this.addParamGroup(g);
+  }
+
+  /** Adds a group (torch's add_param_group): unspecified hyper-parameters take the defaults. */
+  addParamGroup(g: Partial<H> & { params: Iterable<Tensor> }): void {
+    const gi = this.paramGroups.length;
+    if (!g || typeof g !== 'object' || !('params' in g)) throw new TypeError(`${this.constructor.name}: param group ${gi} must be {params, ...}`);
+    const ps = [...g.params];
+    if (ps.length === 0) throw new RangeError(`${this.constructor.name}: param group ${gi} has no parameters`);
+    const seen = new Set(this.paramGroups.flatMap((x) => x.params));
+    for (const p of ps) {
+      if (!(p instanceof Tensor)) throw new TypeError(`${this.constructor.name}: param group ${gi} holds a non-Tensor`);
+      if (seen.has(p)) throw new RangeError(`${this.constructor.name}: a parameter appears more than once (param group ${gi})`);
+      seen.add(p);
     }
+    const group = { ...this.defaults, ...g, params: ps } as ParamGroup<H>;
+    this.validate(group, gi);
+    this.paramGroups.push(group);
   }
 
   /** Checks a group's hyper-parameters (throws a RangeError naming the bad one). */
