@@ -1,6 +1,6 @@
 // Sampling entry point: low-res latent (or a prepared source/context) → high-res latent by integrating
 // the learned field from t = 0 to 1 over linspace(0, 1, steps), as the reference's generate().
-import { Generator, cat, noGrad, tidy, type Tensor } from '../tensor/index.js';
+import { Generator, cat, keep, noGrad, tidy, type Tensor } from '../tensor/index.js';
 import { FlowError } from './errors.js';
 import { FlowMatcher, checkContext, type VelocityNet } from './matcher.js';
 import { NoiseAugmenter } from './noise_augment.js';
@@ -123,6 +123,8 @@ export async function sampleAsync(net: VelocityNet, input: SampleInput, opts: Sa
   const p = prepare(input, opts);
   const solve = getSolverAsync(p.solver);
   const parts = chunks(p);
+  // These outlive any scope the caller has open at the call: this function frees them itself.
+  for (const t of [p.source, p.context, ...parts.flatMap(({ x, c }) => [x, c])]) if (t) keep(t);
   const outs: Tensor[] = [];
   let nfe = 0;
   try {

@@ -97,7 +97,9 @@ test('loss keeps the autograd graph to the network parameters', () => {
   const m = new FlowMatcher();
   const loss = m.loss((inp) => inp.mul(w), x1, x0, { generator: new Generator(0) });
   loss.backward();
-  assert.ok(w.grad !== null && Number.isFinite(w.grad!.item()) && w.grad!.item() !== 0);
+  const gw = w.grad!;
+  assert.ok(gw !== null && Number.isFinite(gw.item()) && gw.item() !== 0);
+  gw.dispose();
   for (const v of [w, x0, x1, loss]) v.dispose();
 });
 

@@ -2,7 +2,9 @@
 // (x_t ++ context), a closed-form ODE, noise augmentation seeding, batching, async, leaks, errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randn, Generator, liveTensors, flow, type Tensor } from '../../src/index.js';
+import { randn, Generator, liveTensors, tidy, flow, type Tensor } from '../../src/index.js';
+
+const maxDiff = (a: Tensor, b: Tensor) => tidy(() => a.sub(b).abs().max().item());
 
 const { sample, sampleAsync, NoiseAugmenter, FlowError, AbortError } = flow;
 
@@ -30,10 +32,9 @@ test('oracle network (x1 − x0): every solver maps the source to x1; the net se
     const before = liveTensors();
     const r = sample(net, { source: x0, context: ctx }, { solver, steps: 9 });
     assert.equal(liveTensors() - before, 1, `${solver}: only the result stays alive`);
-    const d = r.latent.sub(x1).abs().max();
-    assert.ok(d.item() < 1e-5, `${solver}: |x − x1| = ${d.item()}`);
+    const d = maxDiff(r.latent, x1);
+    assert.ok(d < 1e-5, `${solver}: |x − x1| = ${d}`);
     assert.equal(r.nfe, calls);
-    d.dispose();
     r.latent.dispose();
   }
   for (const v of [x0, x1, ctx, u]) v.dispose();
@@ -43,10 +44,10 @@ test('closed form: v = −x_t integrates to x0·e^(−1) (rk4, 40 points, as the
   const { x0, ctx, x1, u } = data();
   const r = sample((inp) => inp.narrow(1, 0, 4).neg(), { source: x0, context: ctx }, { solver: 'rk4', steps: 40 });
   const expected = x0.mul(Math.exp(-1));
-  const d = r.latent.sub(expected).abs().max();
-  assert.ok(d.item() < 1e-5, `max diff ${d.item()}`);
+  const d = maxDiff(r.latent, expected);
+  assert.ok(d < 1e-5, `max diff ${d}`);
   assert.equal(r.nfe, 39 * 4);
-  for (const v of [x0, x1, ctx, u, r.latent, expected, d]) v.dispose();
+  for (const v of [x0, x1, ctx, u, r.latent, expected]) v.dispose();
 });
 
 test('from a low-res latent: noise step and seed reproduce q_sample; same seed same result; batchSize does not change it', () => {
@@ -60,11 +61,11 @@ test('from a low-res latent: noise step and seed reproduce q_sample; same seed s
   const c = sample(net, input, { noiseStep: 400, seed: 6, solver: 'euler', steps: 3 });
   const q = new NoiseAugmenter({ seed: 5 }).qSample(x0, 400);
   const expected = q.add(u1);
-  const d = a.latent.sub(expected).abs().max();
-  assert.ok(d.item() < 1e-5, `x1 = q_sample(x0) + u: diff ${d.item()}`);
+  const d = maxDiff(a.latent, expected);
+  assert.ok(d < 1e-5, `x1 = q_sample(x0) + u: diff ${d}`);
   assert.ok(a.latent.equal(b.latent), 'batchSize 2 gives the same result');
   assert.ok(!a.latent.equal(c.latent), 'another seed, other noise');
-  for (const v of [x0, ctx, x1, u, u1, a.latent, b.latent, c.latent, q, expected, d]) v.dispose();
+  for (const v of [x0, ctx, x1, u, u1, a.latent, b.latent, c.latent, q, expected]) v.dispose();
 });
 
 test('sampleAsync equals sample; callback reports progress; abort stops it', async () => {
@@ -81,9 +82,11 @@ test('sampleAsync equals sample; callback reports progress; abort stops it', asy
     sampleAsync(net, { source: x0, context: ctx }, { solver: 'heun', steps: 50, signal: ac.signal, callback: (i) => { if (i.step === 2) ac.abort(); } }),
     AbortError,
   );
-  assert.equal(liveTensors(), before, 'nothing left behind after an abort');
+  // ≤: during the awaits the GC may also finalize tensors leaked earlier by test code.
+  assert.ok(liveTensors() <= before, 'nothing left behind after an abort');
+  const mid = liveTensors();
   assert.throws(() => sample(net, { source: x0, context: ctx }, { steps: 50, signal: ac.signal }), AbortError);
-  assert.equal(liveTensors(), before);
+  assert.equal(liveTensors(), mid);
   for (const v of [x0, ctx, x1, u, s.latent, a.latent]) v.dispose();
 });
 
@@ -93,7 +96,7 @@ test('bad inputs: context shape, solver name, steps, batchSize', () => {
   const bad = ctx.narrow(2, 0, 4);
   const before = liveTensors();
   assert.throws(() => sample(() => u, { source: x0, context: bad }), is(/context shape \[3, 2, 4, 5\] does not match latent shape \[3, 4, 5, 5\]/));
-  assert.throws(() => sample(() => u, { source: x0 }, { solver: 'heun3' as never }), is(/unknown solver 'heun3'/));
+  assert.throws(() => sample(() => u, { source: x0 }, { solver: 'rk45' as never }), is(/unknown solver 'rk45'/));
   assert.throws(() => sample(() => u, { source: x0 }, { steps: 1 }), is(/at least 2|≥ 2/));
   assert.throws(() => sample(() => u, { source: x0 }, { batchSize: 0 }), is(/batchSize must be a positive integer/));
   assert.throws(() => sample((inp) => inp, { source: x0, context: ctx }), is(/network output shape \[3, 6, 5, 5\] differs from x_t shape \[3, 4, 5, 5\]/));

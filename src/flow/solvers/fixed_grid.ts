@@ -23,6 +23,14 @@ export const heunStep: StepFunction = (f, t0, dt, t1, y0) => {
   return k1.add(k2).mul(dt / 2);
 };
 
+/** Heun's third-order method (torchdiffeq's 'heun3'): nodes 0, 1/3, 2/3, weights 1/4, 0, 3/4. */
+export const heun3Step: StepFunction = (f, t0, dt, _t1, y0) => {
+  const k1 = f(t0, y0);
+  const k2 = f(t0 + dt / 3, y0.add(k1, dt / 3));
+  const k3 = f(t0 + (2 * dt) / 3, y0.add(k2, (2 * dt) / 3));
+  return k1.add(k3, 3).mul(dt / 4);
+};
+
 /** Classic RK4 (order 4), weights 1/6, 2/6, 2/6, 1/6. */
 export const rk4ClassicStep: StepFunction = (f, t0, dt, t1, y0) => {
   const h = dt / 2;
@@ -83,7 +91,7 @@ const make = (name: string, step: StepFunction) => {
 };
 
 const E = make('euler', eulerStep), M = make('midpoint', midpointStep), H = make('heun', heunStep);
-const R = make('rk4', rk4Step), RC = make('rk4_classic', rk4ClassicStep);
+const H3 = make('heun3', heun3Step), R = make('rk4', rk4Step), RC = make('rk4_classic', rk4ClassicStep);
 
-export const euler = E.sync, midpoint = M.sync, heun = H.sync, rk4 = R.sync, rk4Classic = RC.sync;
-export const eulerAsync = E.async, midpointAsync = M.async, heunAsync = H.async, rk4Async = R.async, rk4ClassicAsync = RC.async;
+export const euler = E.sync, midpoint = M.sync, heun = H.sync, heun3 = H3.sync, rk4 = R.sync, rk4Classic = RC.sync;
+export const eulerAsync = E.async, midpointAsync = M.async, heunAsync = H.async, heun3Async = H3.async, rk4Async = R.async, rk4ClassicAsync = RC.async;

@@ -1,20 +1,26 @@
 // The ODE solvers by name (torchdiffeq's names where they exist) and an odeint front end.
 import { FlowError } from '../errors.js';
-import { euler, midpoint, heun, rk4, rk4Classic, eulerAsync, midpointAsync, heunAsync, rk4Async, rk4ClassicAsync } from './fixed_grid.js';
+import { euler, midpoint, heun, heun3, rk4, rk4Classic, eulerAsync, midpointAsync, heunAsync, heun3Async, rk4Async, rk4ClassicAsync } from './fixed_grid.js';
 import { dopri5, dopri5Async } from './dopri5.js';
 import type { AdaptiveOptions, OdeSolver, OdeSolverAsync, SolveResult, VectorField } from './types.js';
 import type { Tensor } from '../../tensor/index.js';
 
 export * from './types.js';
-export { euler, midpoint, heun, rk4, rk4Classic, eulerAsync, midpointAsync, heunAsync, rk4Async, rk4ClassicAsync } from './fixed_grid.js';
-export { eulerStep, midpointStep, heunStep, rk4Step, rk4ClassicStep, fixedGridCore, type StepFunction } from './fixed_grid.js';
+export { euler, midpoint, heun, heun3, rk4, rk4Classic, eulerAsync, midpointAsync, heunAsync, heun3Async, rk4Async, rk4ClassicAsync } from './fixed_grid.js';
+export { eulerStep, midpointStep, heunStep, heun3Step, rk4Step, rk4ClassicStep, fixedGridCore, type StepFunction } from './fixed_grid.js';
 export { dopri5, dopri5Async, dopri5Step, selectInitialStep, optimalStepSize, interpolate as dopri5Interpolate, DOPRI5, type Dopri5StepResult } from './dopri5.js';
 export { eulerMaruyama, type EulerMaruyamaOptions } from './sde.js';
 export { syncSolver, asyncSolver, countedField } from './drive.js';
 
-/** 'rk4' is Kutta's 3/8 rule like torchdiffeq's; 'heun' is the 2nd-order explicit trapezoid. */
-export const SOLVERS = { euler, midpoint, heun, rk4, rk4_classic: rk4Classic, dopri5 } as const;
-export const SOLVERS_ASYNC = { euler: eulerAsync, midpoint: midpointAsync, heun: heunAsync, rk4: rk4Async, rk4_classic: rk4ClassicAsync, dopri5: dopri5Async } as const;
+/**
+ * torchdiffeq's names: 'rk4' is Kutta's 3/8 rule (rk4_alt_step_func); 'heun' = 'heun2' is the
+ * 2nd-order explicit trapezoid, 'heun3' the 3rd-order Heun method.
+ */
+export const SOLVERS = { euler, midpoint, heun, heun2: heun, heun3, rk4, rk4_classic: rk4Classic, dopri5 } as const;
+export const SOLVERS_ASYNC = {
+  euler: eulerAsync, midpoint: midpointAsync, heun: heunAsync, heun2: heunAsync, heun3: heun3Async, rk4: rk4Async,
+  rk4_classic: rk4ClassicAsync, dopri5: dopri5Async,
+} as const;
 export type SolverName = keyof typeof SOLVERS;
 export const SOLVER_NAMES = Object.keys(SOLVERS) as SolverName[];
 /** Solvers that place their own steps (a grid only says where to report). */
