@@ -43,7 +43,7 @@ export interface DecodedU8 {
 function classify(msg: string): ImageDecodeError['code'] {
   if (/pixel limit/i.test(msg)) return 'too_large';
   if (/unsupported image format/i.test(msg)) return 'unsupported';
-  if (/ENOENT|EACCES|EISDIR/.test(msg)) return 'io';
+  if (/ENOENT|EACCES|EISDIR|Input file is missing/.test(msg)) return 'io';
   return 'corrupt';
 }
 
@@ -159,9 +159,9 @@ export async function readImageText(input: Buffer | string): Promise<Record<stri
 /** Width and height from the header only (no pixel decoding). */
 export async function probeImage(input: Buffer | string, opts: DecodeOptions = {}): Promise<{ width: number; height: number; format: string }> {
   const name = typeof input === 'string' ? input : (opts.name ?? '<buffer>');
-  const bytes = await loadBytes(input);
   try {
-    const m = await sharp(bytes, { limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS }).metadata();
+    // from a path, libvips reads only the header bytes
+    const m = await sharp(input, { limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS }).metadata();
     if (!m.width || !m.height) throw new Error('header has no size');
     const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
     if (m.width * m.height > maxPixels) throw new ImageDecodeError(name, `${m.width}x${m.height} is more than ${maxPixels} pixels (decompression-bomb guard)`, 'too_large');

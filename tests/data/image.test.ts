@@ -111,6 +111,8 @@ test('truncated PNG/JPEG give ImageDecodeError naming the file', async () => {
     writeFileSync(junk, 'definitely not an image');
     await assert.rejects(decodeImage(junk), (e: unknown) => e instanceof ImageDecodeError && e.code === 'unsupported' && e.file === junk);
     await assert.rejects(decodeImage(join(dir, 'missing.png')), (e: unknown) => e instanceof ImageDecodeError && e.code === 'io');
+    await assert.rejects(probeImage(join(dir, 'missing.png')), (e: unknown) => e instanceof ImageDecodeError && e.code === 'io');
+    await assert.rejects(probeImage(junk), (e: unknown) => e instanceof ImageDecodeError && e.code === 'unsupported' && e.file === junk);
     await assert.rejects(decodeImage(Buffer.from('xx'), { name: 'member.jpg' }), (e: unknown) => e instanceof ImageDecodeError && e.file === 'member.jpg');
   } finally { cleanup(); }
 });

@@ -44,18 +44,26 @@ export class ImageFolderSource implements DataSource {
     if (!st.isDirectory()) throw new DataSourceError(root, 'not a directory');
     const all = listImages(root);
     const validate = opts.validate ?? 'header';
-    const good: string[] = [];
+    // check files a few at a time (libvips decodes on its own threads); keep the sorted order
+    const ok = new Array<boolean>(all.length).fill(true);
     const bad: SkippedItem[] = [];
-    for (const f of all) {
-      try {
-        if (validate === 'header') await probeImage(f, { maxPixels: opts.maxPixels });
-        else if (validate === 'full') await decodeImageU8(f, { maxPixels: opts.maxPixels });
-        good.push(f);
-      } catch (e) {
-        if (!(e instanceof ImageDecodeError)) throw e;
-        bad.push({ name: f, reason: e.reason });
+    let next = 0;
+    const workerLoop = async () => {
+      while (next < all.length) {
+        const i = next++;
+        try {
+          if (validate === 'header') await probeImage(all[i], { maxPixels: opts.maxPixels });
+          else if (validate === 'full') await decodeImageU8(all[i], { maxPixels: opts.maxPixels });
+        } catch (e) {
+          if (!(e instanceof ImageDecodeError)) throw e;
+          ok[i] = false;
+          bad.push({ name: all[i], reason: e.reason });
+        }
       }
-    }
+    };
+    if (validate !== 'none') await Promise.all(Array.from({ length: Math.min(4, all.length) }, workerLoop));
+    const good = all.filter((_, i) => ok[i]);
+    bad.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const src = new ImageFolderSource(root, good);
     for (const b of bad) src.log.add(b);
     return src;
