@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randn, tidy, liveTensors, Generator } from '../../src/index.js';
+import { randn, tidy, liveTensors, Generator, tensor } from '../../src/index.js';
 import {
   ImageFolderSource, TarShardSource, LatentShardSource, LatentShardWriter, readTarIndex, splitKey,
-  encodeImageU8, decodeImage, DataSourceError,
+  encodeImageU8, decodeImage, DataSourceError, U8_TO_FLOAT,
 } from '../../src/data/index.js';
 import { syntheticRgb, tempDir } from './util.js';
 
@@ -137,6 +137,15 @@ test('LatentShardSource reads back what LatentShardWriter wrote, across shards, 
       });
       for (const t of Object.values(it.tensors!)) t.dispose();
     }
+    // a uint8 `image` key comes back as float32 in [-1, 1] (the same mapping as decoded files)
+    const d2 = join(dir, 'withimg');
+    const w2 = new LatentShardWriter(d2, 8);
+    const levels = tensor(Uint8Array.from({ length: 3 * 4 * 4 }, (_, k) => (k * 37) % 256), { shape: [3, 4, 4] });
+    tidy(() => w2.add('a', { image: levels, latent: lat.select(0, 0) }));
+    const it2 = new LatentShardSource(w2.finish()).item(0);
+    assert.equal(it2.tensors!.image.dtype, 'float32');
+    assert.deepEqual(Array.from(it2.tensors!.image.toFloat32Array()), Array.from(levels.data() as Uint8Array, (u) => U8_TO_FLOAT[u]));
+    for (const t of [levels, ...Object.values(it2.tensors!)]) t.dispose();
     // a manifest that disagrees with its shard is rejected with the shard named
     m.shards[0].count = 4;
     writeFileSync(join(dir, 'bad.json'), JSON.stringify(m));
