@@ -30,6 +30,16 @@ export function maxPool2d(x: Tensor, kernel: Pair, o: { stride?: Pair; padding?:
 export function adaptiveAvgPool2d(x: Tensor, size: Pair): Tensor { return A.adaptiveAvgPool2d(x, pair(size)); }
 
 export function groupNorm(x: Tensor, groups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  // libtorch 1.13's CPU group_norm rejects a bf16/f16 input with f32 affine params, which is what CPU autocast
+  // produces after a conv. Normalise in float32 then, as CUDA autocast does (group_norm is an fp32 op there).
+  if (weight && x.dtype !== weight.dtype && (x.dtype === 'bfloat16' || x.dtype === 'float16') && weight.dtype === 'float32') {
+    const xf = x.float();
+    try {
+      return A.groupNorm(xf, groups, weight, bias ?? null, eps, true);
+    } finally {
+      xf.dispose();
+    }
+  }
   return A.groupNorm(x, groups, weight ?? null, bias ?? null, eps, true);
 }
 export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {

@@ -1,8 +1,9 @@
 // Model pieces in isolation: closed forms (time embedding, posterior KL), config handling, errors, memory, autograd.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, randn, zeros, tidy, liveTensors, manualSeed, Generator, noGrad, models } from '../../src/index.js';
-import { assertClose } from '../helpers.js';
+import { join } from 'node:path';
+import { tensor, randn, zeros, tidy, liveTensors, manualSeed, Generator, noGrad, models, autocastBf16, dispose } from '../../src/index.js';
+import { assertClose, PARITY_DIR } from '../helpers.js';
 
 const TINY = { in_channels: 6, model_channels: 8, out_channels: 3, num_res_blocks: 1, channel_mult: [1, 2], attention_resolutions: [2],
   dim_head: 4, num_heads: 2, use_linear_attn: false, use_scale_shift_norm: true, pool_factor: -1, norm_groups: 4 };
@@ -108,4 +109,28 @@ test('VAE: encode/decode shapes (f = 2^(levels−1)), scaled latents, input chec
   assert.throws(() => vae.encode(zeros([1, 3, 10, 16])), /multiples of 4/);
   assert.throws(() => vae.decode(zeros([1, 3, 4, 4])), /expected \[N, 4, h, w\]/);
   vae.dispose();
+});
+
+test('bf16 autocast: the reference UNet runs (GroupNorm in float32, as CUDA autocast) and stays close to float32', () => {
+  const f = models.loadParityFixture(join(PARITY_DIR, 'unet_tiny.safetensors'));
+  const net = new models.EfficientUNet(f.sidecar.config);
+  try {
+    const sd = new Map([...f.tensors].filter(([k]) => k.startsWith('param.')).map(([k, v]) => [k.slice(6), v]));
+    net.loadStateDict(sd);
+    tidy(() => {
+      const args = [f.tensors.get('input.x')!, f.tensors.get('input.t')!, f.tensors.get('input.context')!] as const;
+      const ref = f.tensors.get('output')!;
+      const y = autocastBf16(() => net.forward(...args));
+      assert.equal(y.dtype, 'bfloat16');
+      const rel = y.float().sub(ref).abs().max().item() / ref.abs().max().item();
+      assert.ok(rel < 0.05, `bf16 relative error ${rel}`);
+      assert.ok(rel > 1e-5, 'bf16 really ran in reduced precision');
+      y.float().square().mean().backward();
+      assert.equal(net.parameters()[0].grad!.dtype, 'float32');
+    });
+  } finally {
+    net.zeroGrad();
+    net.dispose();
+    dispose(f.tensors);
+  }
 });
