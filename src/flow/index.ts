@@ -7,7 +7,7 @@ export { FlowMatcher, checkContext, type VelocityNet, type FlowMatcherOptions, t
 export { cosineAlphaBar, NoiseAugmenter, type CosineScheduleOptions, type NoiseAugmenterOptions } from './noise_augment.js';
 export {
   SD_SCALE_FACTOR, UPSAMPLING_MODES, scaleLatent, unscaleLatent, upsampleLatent, buildSourceAndContext,
-  type UpsamplingMode, type EncodeFn, type UpsampleInputs, type UpsampleOptions, type CouplingOptions, type SourceAndContext,
+  type UpsamplingMode, type EncodeFn, type DecodeFn, type UpsampleInputs, type UpsampleOptions, type CouplingOptions, type SourceAndContext,
 } from './source.js';
 export * from './solvers/index.js';
 export { sample, sampleAsync, type SampleOptions, type SampleInput, type SampleResult } from './sample.js';

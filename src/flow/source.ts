@@ -13,6 +13,8 @@ export const UPSAMPLING_MODES: readonly UpsamplingMode[] = ['psu', 'nearest', 'b
 
 /** image in [−1, 1] → unscaled latent (e.g. a VAE's posterior mean); scaling happens here. */
 export type EncodeFn = (image: Tensor) => Tensor;
+/** unscaled latent → image in [−1, 1]. */
+export type DecodeFn = (latent: Tensor) => Tensor;
 
 export interface UpsampleInputs {
   /** Low-res latent, already scaled (model space), [B, C, h, w]; for PSU it may already be high-res. */
@@ -31,6 +33,8 @@ export interface UpsampleOptions {
   pixelResize?: 'bilinear' | 'bicubic';
   /** PSU: the encoder (returns unscaled latents). */
   encode?: EncodeFn;
+  /** PSU without lowresImage: the low-res image is decoded from the latent first (as the reference). */
+  decode?: DecodeFn;
   scaleFactor?: number;
   /** noise_upsampling: stream of the fill noise. */
   generator?: Generator;
@@ -67,23 +71,24 @@ export function upsampleLatent(inputs: UpsampleInputs, opts: UpsampleOptions): T
       return z.clone();
     case 'psu': {
       if (h === H && w === W) return z.clone();
-      const img = inputs.lowresImage;
-      if (!img || !opts.encode || inputs.imSize === undefined) {
-        throw new FlowError('upsampleLatent', `psu: latent is ${h}×${w}, not ${H}×${W}, so it needs lowresImage, imSize and an encode function`);
+      const given = inputs.lowresImage;
+      if ((!given && !opts.decode) || !opts.encode || inputs.imSize === undefined) {
+        throw new FlowError('upsampleLatent', `psu: latent is ${h}×${w}, not ${H}×${W}, so it needs lowresImage (or a decode function), imSize and an encode function`);
       }
-      if (img.ndim !== 4 || img.shape[0] !== z.shape[0]) {
-        throw new FlowError('upsampleLatent', `psu: lowresImage must be [${z.shape[0]}, C, H, W], got [${img.shape.join(', ')}]`);
+      if (given && (given.ndim !== 4 || given.shape[0] !== z.shape[0])) {
+        throw new FlowError('upsampleLatent', `psu: lowresImage must be [${z.shape[0]}, C, H, W], got [${given.shape.join(', ')}]`);
       }
       const mode = opts.pixelResize ?? 'bilinear';
       if (mode !== 'bilinear' && mode !== 'bicubic') throw new FlowError('upsampleLatent', `psu: pixelResize must be bilinear or bicubic, got '${mode as string}'`);
-      const encode = opts.encode;
+      const encode = opts.encode, decode = opts.decode, scale = opts.scaleFactor ?? SD_SCALE_FACTOR;
       return tidy(() => {
+        const img = given ?? decode!(z.div(scale));
         const up = F.interpolate(img, { size: pair(inputs.imSize!), mode, alignCorners: false });
         const lat = encode(up);
         if (lat.ndim !== 4 || lat.shape[2] !== H || lat.shape[3] !== W || lat.shape[0] !== z.shape[0]) {
           throw new FlowError('upsampleLatent', `psu: encode returned [${lat.shape.join(', ')}], expected [${z.shape[0]}, C, ${H}, ${W}]`);
         }
-        return lat.mul(opts.scaleFactor ?? SD_SCALE_FACTOR);
+        return lat.mul(scale);
       });
     }
     case 'nearest':
@@ -119,6 +124,7 @@ export interface CouplingOptions {
   augmenter?: NoiseAugmenter;
   pixelResize?: 'bilinear' | 'bicubic';
   encode?: EncodeFn;
+  decode?: DecodeFn;
   scaleFactor?: number;
   /** Stream for the start noise and noise_upsampling. */
   generator?: Generator;
@@ -136,7 +142,7 @@ export function buildSourceAndContext(inputs: UpsampleInputs, opts: CouplingOpti
   const step = opts.noisingStep ?? 0;
   if (opts.startFromNoise && step > 0) throw new FlowError('buildSourceAndContext', 'noisingStep cannot be used with startFromNoise (as in the reference)');
   if (step > 0 && !opts.augmenter) throw new FlowError('buildSourceAndContext', `noisingStep ${step} needs a NoiseAugmenter`);
-  const up = { mode, pixelResize: opts.pixelResize, encode: opts.encode, scaleFactor: opts.scaleFactor, generator: opts.generator };
+  const up = { mode, pixelResize: opts.pixelResize, encode: opts.encode, decode: opts.decode, scaleFactor: opts.scaleFactor, generator: opts.generator };
   return tidy(() => {
     const zHr = upsampleLatent(inputs, up);
     let source = opts.startFromNoise ? randnLike(zHr, opts.generator) : zHr;

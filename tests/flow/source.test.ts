@@ -16,6 +16,15 @@ for (const mode of ['bilinear', 'bicubic'] as const) {
     const out = upsampleLatent({ lowresLatent: lowLatent, zSize: 4, lowresImage: img, imSize: 16 }, { mode: 'psu', encode, pixelResize: mode });
     assertClose(out, G['psu_' + mode].data, { atol: 1e-6 });
     assert.equal(SD_SCALE_FACTOR, 0.18215);
+    // Without the image, the reference decodes the latent first, unscaled: with lowresLatent = lat·s
+    // the (stand-in) decoder must receive lat, so the result equals PSU from the image decode(lat).
+    const lat = F.avgPool2d(img, 4);
+    const decode = (zz: Tensor) => F.interpolate(zz.mul(2), { size: 8, mode: 'nearest' });
+    const viaDecode = upsampleLatent({ lowresLatent: lat.mul(SD_SCALE_FACTOR), zSize: 4, imSize: 16 }, { mode: 'psu', encode, decode, pixelResize: mode });
+    const img2 = decode(lat);
+    const direct = upsampleLatent({ lowresLatent: lat, zSize: 4, imSize: 16, lowresImage: img2 }, { mode: 'psu', encode, pixelResize: mode });
+    assertClose(viaDecode, direct, { atol: 1e-6 });
+    for (const v of [lat, viaDecode, img2, direct]) v.dispose();
     // A precomputed PSU latent (already high-res) is used as is.
     const pre = upsampleLatent({ lowresLatent: out, zSize: 4 }, { mode: 'psu' });
     assert.ok(pre.equal(out));
@@ -86,7 +95,7 @@ test('coupling: x0 = noised upsampled latent, context = the clean one; start-fro
 test('bad inputs name the problem', () => {
   const z = tensor(new Float32Array(2 * 4 * 2 * 2), { shape: [2, 4, 2, 2] });
   const is = (re: RegExp) => (e: unknown) => e instanceof FlowError && re.test((e as Error).message);
-  assert.throws(() => upsampleLatent({ lowresLatent: z, zSize: 4 }, { mode: 'psu' }), is(/psu: latent is 2×2, not 4×4, so it needs lowresImage, imSize and an encode function/));
+  assert.throws(() => upsampleLatent({ lowresLatent: z, zSize: 4 }, { mode: 'psu' }), is(/psu: latent is 2×2, not 4×4, so it needs lowresImage \(or a decode function\), imSize and an encode function/));
   assert.throws(() => upsampleLatent({ lowresLatent: z, zSize: 4 }, { mode: 'lanczos' as never }), is(/unknown upsampling mode 'lanczos'/));
   const img = tensor(new Float32Array(3 * 3 * 8 * 8), { shape: [3, 3, 8, 8] });
   assert.throws(() => upsampleLatent({ lowresLatent: z, zSize: 4, lowresImage: img, imSize: 16 }, { mode: 'psu', encode }), is(/lowresImage must be \[2, C, H, W\]/));
