@@ -5,7 +5,10 @@ import { arr, bool, int, nullable, num, obj, oneOf, str, type Infer } from './sc
 
 export const SOURCE_MODES = ['psu', 'lsu', 'identity', 'noise_upsampling'] as const;
 export const INTERPOLATIONS = ['nearest', 'bilinear', 'bicubic'] as const;
-export const SOLVERS = ['euler', 'heun', 'midpoint', 'rk4', 'dopri5'] as const;
+/** Mirrors src/flow/solvers SOLVER_NAMES (a test keeps them equal; the config stays free of native code). */
+export const SOLVERS = ['euler', 'midpoint', 'heun', 'heun2', 'heun3', 'rk4', 'rk4_classic', 'dopri5'] as const;
+/** Mirrors src/models VAE_PRESETS (kept equal by a test). */
+export const VAE_PRESET_NAMES = ['sd', 'vae_small'] as const;
 
 export const unetSpec = obj('EfficientUNet (reference option names)', {
   in_channels: int({ doc: 'input channels: x_t plus the concatenated context latent', default: 8, min: 1 }),
@@ -24,7 +27,7 @@ export const unetSpec = obj('EfficientUNet (reference option names)', {
 });
 
 export const vaeSpec = obj('first stage (KL autoencoder, LDM key names)', {
-  preset: str({ doc: 'architecture preset of the autoencoder (e.g. sd = SD KL-f8)', default: 'sd' }),
+  preset: oneOf(VAE_PRESET_NAMES, { doc: 'autoencoder architecture: sd (SD KL-f8, loads sd_ae.ckpt) or vae_small (a CPU-trainable f8 VAE)', default: 'sd' }),
   path: nullable(str({ doc: 'weights file' }), { doc: 'weights file (.safetensors, .ckpt, .pt); null = the bundled default' }),
   ch: nullable(int({ doc: 'base channels', min: 1 }), { doc: 'override the preset: base channels' }),
   ch_mult: nullable(arr(int({ doc: 'multiplier', min: 1 }), { doc: 'per level', minLength: 1 }), { doc: 'override the preset: channel multipliers' }),
@@ -120,3 +123,17 @@ export type VaeOptions = FmboostConfig['model']['vae'];
 export type FlowOptions = FmboostConfig['model']['flow'];
 export type DataOptions = FmboostConfig['data'];
 export type TrainOptions = FmboostConfig['train'];
+
+const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** UNet options as the constructor config of src/models (camelCase keys: in_channels → inChannels). */
+export function unetModelConfig(o: UnetOptions): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [camel(k), v]));
+}
+
+/** VAE architecture overrides (non-null keys only) as src/models AutoencoderKL config keys (ch_mult → chMult). */
+export function vaeModelOverrides(o: VaeOptions): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(o).filter(([k, v]) => k !== 'preset' && k !== 'path' && v !== null).map(([k, v]) => [camel(k), v]),
+  );
+}
