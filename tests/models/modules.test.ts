@@ -134,3 +134,14 @@ test('bf16 autocast: the reference UNet runs (GroupNorm in float32, as CUDA auto
     dispose(f.tensors);
   }
 });
+
+test('UNet weights from a Lightning-style checkpoint: EMA preferred, online on request, errors name the prefix', () => {
+  const w = tensor([1]), e = tensor([2]), v = tensor([3]);
+  const ckpt = new Map([['model.net.out.2.bias', w], ['ema_model.ema_model.net.out.2.bias', e], ['first_stage.quant_conv.bias', v]]);
+  assert.deepEqual([...models.unetStateDictFromCheckpoint(ckpt)].map(([k, t]) => [k, t.item()]), [['out.2.bias', 2]]);
+  assert.deepEqual([...models.unetStateDictFromCheckpoint(ckpt, 'online')].map(([k, t]) => [k, t.item()]), [['out.2.bias', 1]]);
+  const bare = new Map([['out.2.bias', w]]);
+  assert.deepEqual([...models.unetStateDictFromCheckpoint(bare).keys()], ['out.2.bias']);
+  assert.throws(() => models.unetStateDictFromCheckpoint(bare, 'ema'), /no ema UNet weights \(no keys starting with 'ema_model.ema_model.net.'\)/);
+  w.dispose(); e.dispose(); v.dispose();
+});
