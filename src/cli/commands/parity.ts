@@ -32,7 +32,8 @@ export function register(program: Command): void {
         outputs: r.outputs,
         grads: { checked: grads.length, failed: grads.filter(([, e]) => !e.ok).length, worst: r.worstGrad, entries: Object.fromEntries(shown) },
       };
-      console.log(JSON.stringify(out, null, 1));
+      // Shapes as one-line strings keep the report short enough to read.
+      console.log(JSON.stringify(out, (k, v) => (k === 'shape' && Array.isArray(v) ? `[${v.join(', ')}]` : v), 1));
       if (!r.ok) process.exitCode = 1;
     });
 }
