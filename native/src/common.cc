@@ -4,6 +4,7 @@ namespace fmb {
 
 std::atomic<int64_t> g_live{0};
 std::atomic<int64_t> g_live_bytes{0};
+std::atomic<int64_t> g_collected{0};
 
 static int64_t ownedBytes(const at::Tensor& t) {
   // Views share their base's storage: count storage once, on the handle that is not a view.
@@ -11,7 +12,7 @@ static int64_t ownedBytes(const at::Tensor& t) {
   return static_cast<int64_t>(t.storage().nbytes());
 }
 
-void releaseBox(Napi::Env env, Box* b) {
+void releaseBox(Napi::BasicEnv env, Box* b) {
   if (!b->t.defined()) return;
   if (b->reported) {
     Napi::MemoryManagement::AdjustExternalMemory(env, -b->reported);
@@ -31,7 +32,10 @@ Napi::Value wrapTensor(Napi::Env env, at::Tensor t) {
     g_live_bytes += b->reported;
   }
   g_live++;
-  return Napi::External<Box>::New(env, b, [](Napi::Env env, Box* box) {
+  // A basic (pure) finalizer runs synchronously during GC; a regular one would wait for the event
+  // loop, so a synchronous training loop would pile up dead handles until it yields.
+  return Napi::External<Box>::New(env, b, [](Napi::BasicEnv env, Box* box) {
+    if (box->t.defined()) g_collected++;  // never disposed: the GC reclaimed it
     releaseBox(env, box);
     delete box;
   });

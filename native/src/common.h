@@ -17,11 +17,12 @@ struct Box {
 
 extern std::atomic<int64_t> g_live;
 extern std::atomic<int64_t> g_live_bytes;
+extern std::atomic<int64_t> g_collected;  // handles freed by the GC without dispose()
 
 Napi::Value wrapTensor(Napi::Env env, at::Tensor t);
 Box* unwrapBox(const Napi::Value& v, const char* what);
 at::Tensor& unwrapTensor(const Napi::Value& v, const char* what);
-void releaseBox(Napi::Env env, Box* b);
+void releaseBox(Napi::BasicEnv env, Box* b);
 
 // Throws a JS Error carrying code "ETORCH" (libtorch rejected the call) or "EFMBOOST" (bad use of the addon).
 [[noreturn]] void throwTorch(Napi::Env env, const std::string& msg);

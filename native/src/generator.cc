@@ -19,7 +19,7 @@ Napi::Value New(const Napi::CallbackInfo& info) {
     if (dev == "cpu") g = at::make_generator<at::CPUGeneratorImpl>();
     else throwUsage(info.Env(), "Generator: device " + dev + " is not supported by this build");
     g.set_current_seed(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
-    return Napi::External<GenBox>::New(info.Env(), new GenBox{g}, [](Napi::Env, GenBox* b) { delete b; });
+    return Napi::External<GenBox>::New(info.Env(), new GenBox{g}, [](Napi::BasicEnv, GenBox* b) { delete b; });
   });
 }
 

@@ -33,6 +33,7 @@ Napi::Array fromShape(Napi::Env env, at::IntArrayRef s) {
 FN(Dispose) { BODY(releaseBox(env, unwrapBox(info[0], "dispose")); return env.Undefined();) }
 FN(IsAlive) { BODY(return Napi::Boolean::New(env, unwrapBox(info[0], "isAlive")->t.defined());) }
 FN(LiveCount) { BODY(return Napi::Number::New(env, static_cast<double>(g_live.load()));) }
+FN(CollectedCount) { BODY(return Napi::Number::New(env, static_cast<double>(g_collected.load()));) }
 FN(LiveBytes) { BODY(return Napi::Number::New(env, static_cast<double>(g_live_bytes.load()));) }
 
 // meta(h) -> [shape, dtype, device, requiresGrad] in one crossing.
@@ -229,7 +230,7 @@ FN(Info) {
 
 void initTensorApi(Napi::Env env, Napi::Object e) {
 #define REG(js, fn) e.Set(js, Napi::Function::New(env, fn))
-  REG("dispose", Dispose); REG("isAlive", IsAlive); REG("liveCount", LiveCount); REG("liveBytes", LiveBytes);
+  REG("dispose", Dispose); REG("isAlive", IsAlive); REG("liveCount", LiveCount); REG("liveBytes", LiveBytes); REG("collectedCount", CollectedCount);
   REG("meta", Meta); REG("shape", Shape); REG("strides", Strides); REG("dtype", Dtype); REG("device", Device);
   REG("isContiguous", IsContiguous); REG("dataPtr", DataPtr); REG("sameTensor", SameTensor); REG("item", Item);
   REG("fromBuffer", FromBuffer); REG("toBuffer", ToBuffer); REG("readFile", ReadFile); REG("writeFile", WriteFile);

@@ -3,7 +3,7 @@ import './runtime.js';
 export { Tensor, type Shape, type TensorLike, type NestedArray } from './tensor.js';
 export { type DType, ALL_DTYPES, BYTES, isFloating, type TypedArray } from './dtype.js';
 export { TorchError, DisposedTensorError } from './errors.js';
-export { tidy, keep, dispose, Scope, liveTensors, liveBytes } from './scope.js';
+export { tidy, keep, dispose, Scope, liveTensors, nativeLiveTensors, liveBytes } from './scope.js';
 export { Generator, manualSeed } from './generator.js';
 export * from './creation.js';
 export { noGrad, enableGrad, inferenceMode, isGradEnabled, isInferenceMode, autocastBf16 } from './grad_mode.js';

@@ -13,6 +13,7 @@ export interface NativeAddon {
   isAlive(h: unknown): boolean;
   liveCount(): number;
   liveBytes(): number;
+  collectedCount(): number;
   meta(h: unknown): [number[], number, string, boolean];
   shape(h: unknown): number[];
   strides(h: unknown): number[];
