@@ -7,3 +7,4 @@ export * as models from './models/index.js';
 export * as data from './data/index.js';
 export * as evaluation from './eval/index.js';
 export * as train from './train/index.js';
+export * from './pipeline/index.js';

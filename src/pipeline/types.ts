@@ -1,0 +1,75 @@
+// Public types of the upscaling pipeline (the library API `Upsampler` and the CLI share them).
+import type { Tensor } from '../tensor/index.js';
+import type { SolverName } from '../flow/index.js';
+
+/** Where a run is: the stage name and a step counter within it (total known in advance). */
+export type UpsampleStage = 'load' | 'encode' | 'flow' | 'decode';
+
+export type ProgressCallback = (stage: UpsampleStage, step: number, total: number, detail?: ProgressDetail) => void;
+
+export interface ProgressDetail {
+  /** Cascade pass (0-based) and number of passes. */
+  pass: number;
+  passes: number;
+  /** Tile index within the stage (0-based) and tile count (1 when untiled). */
+  tile: number;
+  tiles: number;
+}
+
+export interface UpsamplerLoadOptions {
+  /** Model bundle (.safetensors) or a training checkpoint directory / file; a list = cascade stages.
+   *  Default: the bundled models/default/fmboost-default.safetensors. */
+  model?: string | string[];
+  /** 'cpu' (default) or a libtorch device string. */
+  device?: string;
+  /** libtorch intra-op threads (default: all cores). */
+  threads?: number;
+}
+
+export interface UpsampleOptions {
+  /** Grid points of linspace(0, 1, steps) (steps − 1 solver steps); default: the model's. */
+  steps?: number;
+  /** ODE solver; default: the model's (euler). */
+  solver?: SolverName;
+  /** Noise-augmentation step of the source (≤ 0: none); default: the model's. */
+  noiseStep?: number;
+  /** Seed of every random draw of the run (default 0): same seed, same output. */
+  seed?: number;
+  /** Overall output/input size factor: a power of the model's factor (2, 4, 8 with a 2× model);
+   *  default: one pass of each loaded stage. */
+  scale?: number;
+  /** Largest tile side in output pixels (multiple of 8 × the VAE factor); default: no tiling. */
+  tileSize?: number;
+  /** Tile overlap in output pixels (default tileSize / 4, rounded to the latent grid). */
+  tileOverlap?: number;
+  onProgress?: ProgressCallback;
+  signal?: AbortSignal;
+}
+
+/** What the run did (written into output metadata). */
+export interface UpsampleInfo {
+  model: string;
+  steps: number;
+  solver: SolverName;
+  noiseStep: number;
+  seed: number;
+  scale: number;
+  passes: number;
+  inputSize: [number, number];
+  outputSize: [number, number];
+  tiles: number;
+  nfe: number;
+  seconds: number;
+}
+
+export interface UpsampleResult {
+  /** [3, H·scale, W·scale] in [−1, 1]; the caller owns (and disposes) it. */
+  image: Tensor;
+  info: UpsampleInfo;
+}
+
+/** A latent from a base model: [4, h, w] or [1, 4, h, w]; scaled = already multiplied by scale_factor. */
+export interface LatentInput {
+  latent: Tensor;
+  scaled: boolean;
+}
