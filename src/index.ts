@@ -7,4 +7,8 @@ export * as models from './models/index.js';
 export * as data from './data/index.js';
 export * as evaluation from './eval/index.js';
 export * as train from './train/index.js';
-export * from './pipeline/index.js';
+export {
+  Upsampler, writeBundle, loadModel, ModelLoadError, DefaultModelMissingError, PipelineError,
+  type UpsamplerLoadOptions, type UpsampleOptions, type UpsampleResult, type UpsampleInfo, type UpsampleStage, type ProgressCallback, type LatentInput, type FlowBundleConfig,
+} from './pipeline/index.js';
+export * as pipeline from './pipeline/index.js';

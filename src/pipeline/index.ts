@@ -1,3 +1,11 @@
-// Upscaling pipeline: model bundles, tiled encode/flow/decode, cascades and the Upsampler API.
-export { Upsampler } from './upsampler.js';
+// Upscaling pipeline: CFM model bundles, tiled encode / flow / decode, cascades and the Upsampler API.
+export { Upsampler, defaultModelPath } from './upsampler.js';
 export type * from './types.js';
+export { ModelLoadError, DefaultModelMissingError, PipelineError } from './errors.js';
+export {
+  BUNDLE_FORMAT, BUNDLE_VERSION, DEFAULT_FLOW_CONFIG, writeBundle, loadBundle, loadTrainingCheckpoint, loadModel, disposeModel, resolveFlowConfig,
+  type FlowBundleConfig, type CfmModel, type WriteBundleOptions, type CheckpointLoadOptions,
+} from './bundle.js';
+export { planTiles, tileStarts, rampWeights, tileWeights, blendTiles, blendTilesSync, coverage, type Tile, type TilePlan } from './tiles.js';
+export { encodeTiled, decodeTiled, flowTiled, tiledField, buildSource, upscalePass, decodeBaseLatent, sizeMultiples, type StageContext, type FlowOptions, type PassResult } from './stages.js';
+export { parseNpy, readNpy, npyBytes, readLatentFile, type LatentFile } from './latent_io.js';

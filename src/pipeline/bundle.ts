@@ -1,0 +1,284 @@
+// CFM model bundles: one safetensors file with everything an upscaler needs.
+//   tensors       unet.<key>  the flow UNet (EMA weights when exported from training)
+//                 vae.<key>   the autoencoder (LDM key names)
+//   __metadata__  format = fmboost-cfm-model, version, name, and JSON strings unet (EfficientUNet config),
+//                 vae (AutoencoderKL config), flow (FlowBundleConfig).
+// A training checkpoint (src/train/checkpoint.ts) also loads: its EMA UNet and config, plus the VAE
+// weights its config names (or a VAE given by the caller).
+import { existsSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Tensor } from '../tensor/index.js';
+import { readSafetensors, readSafetensorsHeader, writeSafetensors, loadWeights } from '../io/index.js';
+import { EfficientUNet, AutoencoderKL, resolveUNetConfig, resolveVAEConfig, toLdmVaeStateDict, createVAE, type ResolvedUNetConfig, type ResolvedVAEConfig } from '../models/index.js';
+import { isSolverName, SOLVER_NAMES, type SolverName } from '../flow/index.js';
+import { CHECKPOINT_FORMAT } from '../train/checkpoint.js';
+import { ModelLoadError } from './errors.js';
+
+export const BUNDLE_FORMAT = 'fmboost-cfm-model';
+export const BUNDLE_VERSION = 1;
+
+/** How the model was trained to be used: coupling, noise, latent scale, size factor and sampling defaults. */
+export interface FlowBundleConfig {
+  /** x0 / context construction: psu (pixel-space upsampling, the paper) or lsu (latent interpolation). */
+  source: 'psu' | 'lsu';
+  /** lsu: latent interpolation. */
+  lsuInterpolation: 'nearest' | 'bilinear' | 'bicubic';
+  /** psu: pixel-space resize of the low-res image (the reference: bilinear, no antialias). */
+  pixelResize: 'bilinear' | 'bicubic';
+  /** Noise-augmentation step of x0 (of 1000, cosine schedule); ≤ 0 = none. */
+  noiseStep: number;
+  /** x0 = N(0, I) instead of the coupled latent (plain conditional FM). */
+  startFromNoise: boolean;
+  /** Latent scale: encoder mean × scaleFactor is what the UNet saw. */
+  scaleFactor: number;
+  /** High-res / low-res side ratio of one pass (image_size / low_res_size in training). */
+  factor: number;
+  /** Sampling defaults. */
+  solver: SolverName;
+  steps: number;
+  /** Probability path the model was trained on. */
+  schedule: 'linear' | 'gvp';
+  sigmaMin: number;
+}
+
+export const DEFAULT_FLOW_CONFIG: FlowBundleConfig = {
+  source: 'psu', lsuInterpolation: 'bilinear', pixelResize: 'bilinear', noiseStep: 400, startFromNoise: false,
+  scaleFactor: 0.18215, factor: 2, solver: 'euler', steps: 50, schedule: 'linear', sigmaMin: 0,
+};
+
+/** A loaded model: networks in eval mode plus what they need to be used. */
+export interface CfmModel {
+  path: string;
+  name: string;
+  unet: EfficientUNet;
+  vae: AutoencoderKL;
+  flow: FlowBundleConfig;
+}
+
+export function disposeModel(m: CfmModel): void {
+  m.unet.dispose();
+  m.vae.dispose();
+}
+
+/** Checks a (partial) flow config and fills the defaults; errors name the key. */
+export function resolveFlowConfig(raw: Partial<FlowBundleConfig> | Record<string, unknown>, where = 'flow'): FlowBundleConfig {
+  const c = { ...DEFAULT_FLOW_CONFIG, ...(raw as Partial<FlowBundleConfig>) };
+  const bad = (k: string, want: string) => new ModelLoadError(where, `flow.${k} must be ${want}, got ${JSON.stringify((c as unknown as Record<string, unknown>)[k])}`);
+  for (const k of Object.keys(raw)) if (!(k in DEFAULT_FLOW_CONFIG)) throw new ModelLoadError(where, `unknown flow config key '${k}' (known: ${Object.keys(DEFAULT_FLOW_CONFIG).join(', ')})`);
+  if (c.source !== 'psu' && c.source !== 'lsu') throw bad('source', "'psu' or 'lsu'");
+  if (!['nearest', 'bilinear', 'bicubic'].includes(c.lsuInterpolation)) throw bad('lsuInterpolation', 'nearest, bilinear or bicubic');
+  if (c.pixelResize !== 'bilinear' && c.pixelResize !== 'bicubic') throw bad('pixelResize', 'bilinear or bicubic');
+  if (!Number.isInteger(c.noiseStep) || c.noiseStep < -1 || c.noiseStep > 999) throw bad('noiseStep', 'an integer in [-1, 999]');
+  if (typeof c.startFromNoise !== 'boolean') throw bad('startFromNoise', 'a boolean');
+  if (!(c.scaleFactor > 0)) throw bad('scaleFactor', '> 0');
+  if (!Number.isInteger(c.factor) || c.factor < 1) throw bad('factor', 'an integer ≥ 1');
+  if (!isSolverName(c.solver)) throw bad('solver', SOLVER_NAMES.join(' | '));
+  if (!Number.isInteger(c.steps) || c.steps < 2) throw bad('steps', 'an integer ≥ 2 (grid points)');
+  if (c.schedule !== 'linear' && c.schedule !== 'gvp') throw bad('schedule', "'linear' or 'gvp'");
+  if (!(c.sigmaMin >= 0)) throw bad('sigmaMin', '≥ 0');
+  return c;
+}
+
+export interface WriteBundleOptions {
+  unet: EfficientUNet;
+  vae: AutoencoderKL;
+  flow?: Partial<FlowBundleConfig>;
+  name?: string;
+  /** Free-form provenance (training run, data, steps), stored as JSON. */
+  info?: Record<string, unknown>;
+}
+
+/** Writes a CFM model bundle (atomically). */
+export function writeBundle(path: string, o: WriteBundleOptions): void {
+  const flow = resolveFlowConfig(o.flow ?? {}, path);
+  const tensors = new Map<string, Tensor>();
+  for (const [k, t] of o.unet.stateDict()) tensors.set(`unet.${k}`, t);
+  for (const [k, t] of o.vae.stateDict()) tensors.set(`vae.${k}`, t);
+  const metadata: Record<string, string> = {
+    format: BUNDLE_FORMAT,
+    version: String(BUNDLE_VERSION),
+    name: o.name ?? 'fmboost-cfm',
+    unet: JSON.stringify(o.unet.config),
+    vae: JSON.stringify(o.vae.config),
+    flow: JSON.stringify(flow),
+  };
+  if (o.info) metadata.info = JSON.stringify(o.info);
+  writeSafetensors(path, tensors, metadata);
+}
+
+function parseJson(path: string, key: string, text: string | undefined): Record<string, unknown> {
+  if (text === undefined) throw new ModelLoadError(path, `metadata has no "${key}" entry`);
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new ModelLoadError(path, `metadata "${key}" is not a JSON object (${(e as Error).message})`);
+  }
+}
+
+/** Loads state into a module; any missing / unexpected / mismatched key is an error naming it. */
+function loadInto(path: string, what: string, m: EfficientUNet | AutoencoderKL, sd: Map<string, Tensor>): void {
+  const r = m.loadStateDict(sd, { strict: false });
+  const problems = [
+    ...r.missing.slice(0, 3).map((k) => `missing ${what}.${k}`),
+    ...r.unexpected.slice(0, 3).map((k) => `unexpected ${what}.${k}`),
+    ...r.mismatched.slice(0, 3).map((k) => `shape of ${what}.${k}`),
+  ];
+  const n = r.missing.length + r.unexpected.length + r.mismatched.length;
+  if (n) throw new ModelLoadError(path, `${what} weights do not fit its config (${n} problem(s)): ${problems.join('; ')}`);
+}
+
+function checkFile(path: string): void {
+  if (!existsSync(path)) throw new ModelLoadError(path, 'no such file');
+  if (statSync(path).isDirectory()) throw new ModelLoadError(path, 'is a directory (give the model .safetensors file)');
+}
+
+/** Reads a CFM model bundle into eval-mode networks. */
+export function loadBundle(path: string): CfmModel {
+  checkFile(path);
+  let head;
+  try {
+    head = readSafetensorsHeader(path);
+  } catch (e) {
+    throw new ModelLoadError(path, `not a readable safetensors file (${(e as Error).message})`);
+  }
+  const md = head.metadata;
+  if (md.format !== BUNDLE_FORMAT) throw new ModelLoadError(path, `not a CFM model bundle (metadata format is ${JSON.stringify(md.format)}, expected "${BUNDLE_FORMAT}")`);
+  if (Number(md.version) > BUNDLE_VERSION) throw new ModelLoadError(path, `bundle version ${md.version} is newer than this fmboost reads (${BUNDLE_VERSION})`);
+  const unetCfg = parseJson(path, 'unet', md.unet), vaeCfg = parseJson(path, 'vae', md.vae);
+  const flow = resolveFlowConfig(parseJson(path, 'flow', md.flow), path);
+  return build(path, md.name ?? 'fmboost-cfm', unetCfg, vaeCfg, flow, () => {
+    const { tensors } = readSafetensors(path);
+    return split(path, tensors);
+  });
+}
+
+function split(path: string, tensors: Map<string, Tensor>): { unet: Map<string, Tensor>; vae: Map<string, Tensor> } {
+  const unet = new Map<string, Tensor>(), vae = new Map<string, Tensor>();
+  for (const [k, t] of tensors) {
+    if (k.startsWith('unet.')) unet.set(k.slice(5), t);
+    else if (k.startsWith('vae.')) vae.set(k.slice(4), t);
+    else {
+      for (const x of tensors.values()) x.dispose();
+      throw new ModelLoadError(path, `unexpected tensor "${k}" (a bundle holds unet.* and vae.*)`);
+    }
+  }
+  return { unet, vae };
+}
+
+function build(
+  path: string, name: string, unetCfg: Record<string, unknown>, vaeCfg: Record<string, unknown>, flow: FlowBundleConfig,
+  weights: () => { unet: Map<string, Tensor>; vae: Map<string, Tensor> },
+): CfmModel {
+  let uc: ResolvedUNetConfig, vc: ResolvedVAEConfig;
+  try {
+    uc = resolveUNetConfig(unetCfg);
+    vc = resolveVAEConfig(vaeCfg);
+  } catch (e) {
+    throw new ModelLoadError(path, `bad model config: ${(e as Error).message}`);
+  }
+  if (uc.inChannels !== 2 * uc.outChannels || uc.outChannels !== vc.embedDim) {
+    throw new ModelLoadError(path, `UNet in/out channels ${uc.inChannels}/${uc.outChannels} do not fit a VAE with ${vc.embedDim} latent channels (need in = 2 × out = 2 × ${vc.embedDim})`);
+  }
+  const unet = new EfficientUNet(uc), vae = new AutoencoderKL(vc);
+  const w = weights();
+  try {
+    loadInto(path, 'unet', unet, w.unet);
+    loadInto(path, 'vae', vae, w.vae);
+  } catch (e) {
+    unet.dispose();
+    vae.dispose();
+    throw e;
+  } finally {
+    for (const t of [...w.unet.values(), ...w.vae.values()]) t.dispose();
+  }
+  unet.eval();
+  vae.eval();
+  return { path, name, unet, vae, flow };
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+export interface CheckpointLoadOptions {
+  /** VAE weights (LDM / diffusers safetensors or .ckpt, or a CFM bundle) when the checkpoint's config names none. */
+  vae?: string;
+  /** Use the online weights instead of the EMA (default: EMA when present, as the reference samples). */
+  online?: boolean;
+}
+
+/** A training checkpoint (src/train/checkpoint.ts) as a CfmModel: EMA UNet + config + VAE weights. */
+export function loadTrainingCheckpoint(path: string, opts: CheckpointLoadOptions = {}): CfmModel {
+  checkFile(path);
+  const md = readSafetensorsHeader(path).metadata;
+  if (md.format !== CHECKPOINT_FORMAT) throw new ModelLoadError(path, `not an fmboost training checkpoint (metadata format ${JSON.stringify(md.format)})`);
+  const cfg = parseJson(path, 'config', md.config);
+  const model = obj(cfg.model), data = obj(cfg.data), val = obj(obj(cfg.train).val);
+  const unetCfg = Object.fromEntries(Object.entries(obj(model.unet)).map(([k, v]) => [camel(k), v]));
+  const vaeOpts = obj(model.vae), flowOpts = obj(model.flow);
+  const vaeOverrides = Object.fromEntries(Object.entries(vaeOpts).filter(([k, v]) => k !== 'preset' && k !== 'path' && v !== null).map(([k, v]) => [camel(k), v]));
+  const preset = typeof vaeOpts.preset === 'string' ? vaeOpts.preset : 'sd';
+  let vaeCfg: Obj;
+  try {
+    const probe = createVAE(preset as 'sd', vaeOverrides);
+    vaeCfg = { ...probe.config, scaleFactor: flowOpts.scale_factor ?? probe.config.scaleFactor };
+    probe.dispose();
+  } catch (e) {
+    throw new ModelLoadError(path, `config model.vae: ${(e as Error).message}`);
+  }
+  let vaePath = opts.vae ?? (typeof vaeOpts.path === 'string' ? vaeOpts.path : undefined);
+  if (!vaePath) throw new ModelLoadError(path, 'the checkpoint\'s config has no model.vae.path; pass the VAE weights (--vae PATH / { vae: PATH })');
+  if (!isAbsolute(vaePath) && !opts.vae && !existsSync(vaePath)) vaePath = join(dirname(resolve(path)), vaePath);
+  checkFile(vaePath);
+  const source = flowOpts.source === 'lsu' ? 'lsu' : flowOpts.source === 'psu' || flowOpts.source === undefined ? 'psu' : null;
+  if (!source) throw new ModelLoadError(path, `model.flow.source '${String(flowOpts.source)}' is not supported for upscaling (psu, lsu)`);
+  const imageSize = Number(data.image_size ?? 1024), lowRes = Number(data.low_res_size ?? 512);
+  if (imageSize % lowRes !== 0) throw new ModelLoadError(path, `data.image_size ${imageSize} is not a multiple of data.low_res_size ${lowRes}: no integer upscaling factor`);
+  const flow = resolveFlowConfig({
+    source,
+    lsuInterpolation: (flowOpts.lsu_interpolation as FlowBundleConfig['lsuInterpolation']) ?? 'bilinear',
+    noiseStep: Number(flowOpts.noising_step ?? 400),
+    startFromNoise: Boolean(flowOpts.start_from_noise ?? false),
+    scaleFactor: Number(flowOpts.scale_factor ?? 0.18215),
+    factor: imageSize / lowRes,
+    solver: (typeof val.solver === 'string' ? val.solver : 'euler') as SolverName,
+    steps: Number(val.num_steps ?? 50),
+    schedule: flowOpts.schedule === 'gvp' ? 'gvp' : 'linear',
+    sigmaMin: Number(flowOpts.sigma_min ?? 0),
+  }, path);
+  const name = `${String(cfg.name ?? 'checkpoint')}@step${md.step}`;
+  return build(path, name, unetCfg, vaeCfg, flow, () => {
+    const head = readSafetensorsHeader(path);
+    const hasEma = [...head.tensors.keys()].some((k) => k.startsWith('ema.'));
+    const prefix = hasEma && !opts.online ? 'ema.' : 'model.';
+    const { tensors } = readSafetensors(path, { keys: (k) => k.startsWith(prefix) });
+    const unet = new Map([...tensors].map(([k, t]) => [k.slice(prefix.length), t] as [string, Tensor]));
+    let raw: Map<string, Tensor>;
+    try {
+      raw = loadWeights(vaePath!);
+    } catch (e) {
+      for (const t of unet.values()) t.dispose();
+      throw new ModelLoadError(vaePath!, `VAE weights: ${(e as Error).message}`);
+    }
+    const vae = toLdmVaeStateDict(raw, (vaeCfg.chMult as number[]).length);
+    // Tensors the key map dropped (other prefixes) are freed here; kept ones are freed by build().
+    const kept = new Set(vae.values());
+    for (const t of raw.values()) if (!kept.has(t)) t.dispose();
+    return { unet, vae };
+  });
+}
+
+/** A bundle or a training checkpoint, told apart by the file's metadata. */
+export function loadModel(path: string, opts: CheckpointLoadOptions = {}): CfmModel {
+  checkFile(path);
+  let md: Record<string, string>;
+  try {
+    md = readSafetensorsHeader(path).metadata;
+  } catch (e) {
+    throw new ModelLoadError(path, `not a CFM model (.safetensors bundle or training checkpoint): ${(e as Error).message}`);
+  }
+  if (md.format === CHECKPOINT_FORMAT) return loadTrainingCheckpoint(path, opts);
+  return loadBundle(path);
+}

@@ -1,0 +1,31 @@
+// Typed errors of the upscaling pipeline: each names the file, option or input at fault.
+
+/** A model file is missing, malformed, or not an fmboost CFM model / training checkpoint. */
+export class ModelLoadError extends Error {
+  override name = 'ModelLoadError';
+  constructor(readonly path: string, detail: string) {
+    super(`${path}: ${detail}`);
+  }
+}
+
+/** No --model was given and the bundled default model is not installed. */
+export class DefaultModelMissingError extends Error {
+  override name = 'DefaultModelMissingError';
+  readonly code = 'ENOMODEL';
+  constructor(readonly path: string) {
+    super(
+      `the bundled default model is not installed (looked for ${path}). ` +
+        'It is trained separately and ships later; until then pass a model explicitly: ' +
+        '`fmboost upsample --model PATH ...` or `Upsampler.load({ model: PATH })`, where PATH is a CFM model bundle ' +
+        '(.safetensors with unet.*, vae.* and fmboost-cfm metadata) or a training checkpoint (with its VAE weights).',
+    );
+  }
+}
+
+/** An option or input the pipeline cannot use (sizes, scale, tiles, latent shapes). */
+export class PipelineError extends Error {
+  override name = 'PipelineError';
+  constructor(readonly fn: string, detail: string) {
+    super(`${fn}: ${detail}`);
+  }
+}
