@@ -2,5 +2,6 @@
 import type { Command } from 'commander';
 import { register as info } from './info.js';
 import { register as parity } from './parity.js';
+import { register as upsample } from './upsample.js';
 
-export const COMMANDS: ((program: Command) => void)[] = [info, parity];
+export const COMMANDS: ((program: Command) => void)[] = [info, parity, upsample];
