@@ -7,3 +7,8 @@ export { ModelConfigError } from './config_util.js';
 export { runParity, loadParityFixture, DEFAULT_TOLERANCE, ZERO_GRAD_FLOOR, ParityFixtureError, type ParityFixture, type ParityReport, type ParityEntry, type ParityTolerance } from './parity.js';
 export { UNET_PRESETS, VAE_PRESETS, createUNet, createVAE, type Preset, type UNetPresetName, type VAEPresetName } from './presets.js';
 export { unetMacs, vaeMacs } from './flops.js';
+export {
+  loadVae, loadUnet, readVaeWeights, readUnetWeights, buildVae, buildUnet, inferVaeConfig, configForMetadata, ModelLoadError, WEIGHTS_FORMAT,
+  type SourceFormat, type LoadVaeOptions, type LoadUnetOptions, type ModelWeights, type ConfigSpec,
+} from './load.js';
+export { convertWeights, detectModelKinds, type ConvertOptions, type ConvertReport, type ModelKind } from './convert.js';

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as info } from './info.js';
 import { register as parity } from './parity.js';
+import { register as convert } from './convert.js';
 import { register as upsample } from './upsample.js';
 
-export const COMMANDS: ((program: Command) => void)[] = [info, parity, upsample];
+export const COMMANDS: ((program: Command) => void)[] = [info, parity, upsample, convert];

@@ -42,33 +42,53 @@ export function diffusersVaeKeyToLdm(key: string, numLevels: number): string | n
   return null;
 }
 
-const PREFIXES = ['first_stage_model.', 'first_stage.', 'vae.'];
+export const VAE_PREFIXES = ['first_stage_model.', 'first_stage.', 'vae.'];
+
+const ATTN_WEIGHT = /\.(mid\.attn_1|attn\.\d+)\.(q|k|v|proj_out)\.weight$/;
+
+/** How a flat key list holds VAE weights: under which prefix (null: none), in diffusers names or LDM names. */
+export interface VaeKeyLayout {
+  prefix: string | null;
+  diffusers: boolean;
+  /** Resolution levels (len(ch_mult)), counted from the encoder's down blocks; 0 if there are none. */
+  numLevels: number;
+  /** Keys that belong to the VAE (still in the source names). */
+  keys: string[];
+}
+
+/** Finds the VAE inside a key list (a bare VAE state dict, a prefixed one in a whole checkpoint, diffusers names). */
+export function vaeKeyLayout(allKeys: Iterable<string>): VaeKeyLayout {
+  const all = [...allKeys];
+  const prefix = VAE_PREFIXES.find((p) => all.some((k) => k.startsWith(p) && /^(encoder|decoder|quant_conv|post_quant_conv)\./.test(k.slice(p.length)))) ?? null;
+  const keys = prefix ? all.filter((k) => k.startsWith(prefix)) : all;
+  const local = prefix ? keys.map((k) => k.slice(prefix.length)) : keys;
+  const diffusers = local.some((k) => /^(encoder|decoder)\.(down_blocks|up_blocks|mid_block)\./.test(k));
+  const levels = new Set<string>();
+  for (const k of local) {
+    const m = k.match(diffusers ? /^encoder\.down_blocks\.(\d+)\./ : /^encoder\.down\.(\d+)\./);
+    if (m) levels.add(m[1]);
+  }
+  return { prefix, diffusers, numLevels: levels.size, keys };
+}
 
 /**
  * A VAE state dict in LDM names from LDM, prefixed LDM (Lightning/SD checkpoints) or diffusers layouts.
  * Attention Linear weights [C, C] become 1×1 conv weights [C, C, 1, 1] (reshape views of the inputs; the
  * caller owns and disposes both maps). Keys outside the VAE (e.g. a whole SD checkpoint's UNet) are dropped
- * when a prefix selected the VAE; otherwise an unknown key is an error naming it.
+ * when a prefix selected the VAE; otherwise an unknown key is an error naming it. numLevels (len(ch_mult),
+ * needed to renumber diffusers' decoder blocks) defaults to the number of encoder levels in the keys.
  */
-export function toLdmVaeStateDict(sd: Map<string, Tensor>, numLevels: number): Map<string, Tensor> {
-  const keys = [...sd.keys()];
-  const prefix = PREFIXES.find((p) => keys.some((k) => k.startsWith(p) && /(encoder|decoder|quant_conv)/.test(k)));
+export function toLdmVaeStateDict(sd: Map<string, Tensor>, numLevels?: number): Map<string, Tensor> {
+  const layout = vaeKeyLayout(sd.keys());
+  const levels = numLevels ?? layout.numLevels;
   const out = new Map<string, Tensor>();
-  const diffusers = keys.some((k) => /(down_blocks|up_blocks|mid_block)\./.test(k));
-  for (const [k0, v] of sd) {
-    let k = k0;
-    if (prefix) {
-      if (!k.startsWith(prefix)) continue;
-      k = k.slice(prefix.length);
-    }
-    if (!diffusers) {
-      out.set(k, v);
-      continue;
-    }
-    const ldm = diffusersVaeKeyToLdm(k, numLevels);
+  for (const k0 of layout.keys) {
+    const v = sd.get(k0)!;
+    const k = layout.prefix ? k0.slice(layout.prefix.length) : k0;
+    const ldm = layout.diffusers ? diffusersVaeKeyToLdm(k, levels) : k;
     if (!ldm) throw new ModelConfigError(`VAE weights: diffusers key '${k0}' has no LDM equivalent`);
-    const isAttnWeight = /\.(mid\.attn_1|attn\.\d+)\.(q|k|v|proj_out)\.weight$/.test(ldm);
-    out.set(ldm, isAttnWeight && v.ndim === 2 ? v.reshape([...v.shape, 1, 1]) : v);
+    // Linear-layout attention weights (diffusers, some converted LDM files) → the 1×1 convs of the LDM layout.
+    out.set(ldm, ATTN_WEIGHT.test(ldm) && v.ndim === 2 ? v.reshape([...v.shape, 1, 1]) : v);
   }
   return out;
 }

@@ -1,0 +1,365 @@
+// Loading the VAE and the UNet from the checkpoint formats found in the wild:
+//   VAE:  a plain LDM state dict (sd_ae.ckpt), a whole LDM/SD checkpoint (VAE under first_stage_model.),
+//         diffusers AutoencoderKL safetensors (old and new attention names, Linear attention weights),
+//         the reference's Lightning checkpoints (first_stage.), our own safetensors (`fmboost convert`).
+//   UNet: the reference's Lightning checkpoints (model.net. online, ema_model.ema_model.net. EMA), our
+//         training checkpoints (model./ema.), our own safetensors, a bare state dict.
+// Loading is strict: a missing, unexpected or mis-shaped key is an error that names it (StateDictError as
+// the cause). Only the tensors that belong to the model are read from the file.
+import { Tensor } from '../tensor/index.js';
+import { StateDictError } from '../nn/index.js';
+import {
+  detectWeightsFormat, flattenCheckpoint, loadTorchCheckpoint, PyObject, readSafetensors, readSafetensorsHeader, readTorchPickle,
+} from '../io/index.js';
+import { AutoencoderKL, resolveVAEConfig, toLdmVaeStateDict, vaeKeyLayout, type ResolvedVAEConfig } from './vae/index.js';
+import { EfficientUNet, resolveUNetConfig, selectUnetWeights, unetConfigToSnake, type ResolvedUNetConfig, type UnetWeights } from './unet/index.js';
+import { UNET_PRESETS, VAE_PRESETS, type Preset } from './presets.js';
+import { ModelConfigError } from './config_util.js';
+
+/** `__metadata__.format` of the weight files `fmboost convert` writes. */
+export const WEIGHTS_FORMAT = 'fmboost-weights';
+
+/** Where the weights came from. */
+export type SourceFormat =
+  | 'ldm' // bare LDM-named VAE state dict (sd_ae.ckpt) or bare UNet state dict
+  | 'ldm-checkpoint' // whole LDM / SD checkpoint, VAE under first_stage_model. (or vae.)
+  | 'diffusers' // diffusers AutoencoderKL names
+  | 'lightning' // the reference's Lightning checkpoint
+  | 'fmboost' // our safetensors (fmboost convert / saveWeights)
+  | 'fmboost-checkpoint'; // our training checkpoint
+
+/** A weights file could not be turned into a model; the message names the file, its format and the keys at fault. */
+export class ModelLoadError extends Error {
+  override name = 'ModelLoadError';
+  constructor(readonly file: string, readonly format: SourceFormat | null, detail: string, options?: { cause?: unknown }) {
+    super(`${file}${format ? ` (${format})` : ''}: ${detail}`, options);
+  }
+}
+
+export type ConfigSpec = string | Record<string, unknown>;
+
+export interface LoadVaeOptions {
+  /** A VAE preset name, or config keys (camelCase or snake_case, flat or {ddconfig, embed_dim}) laid over the file's config. */
+  config?: ConfigSpec;
+}
+
+export interface LoadUnetOptions {
+  /** A UNet preset name, or EfficientUNet options laid over the file's config (needed when the file has none). */
+  config?: ConfigSpec;
+  /** Which copy of a training checkpoint: 'ema' (default when present, what the reference samples with) or 'online'. */
+  weights?: UnetWeights;
+}
+
+export interface ModelWeights<C> {
+  kind: 'vae' | 'unet';
+  /** In our names (LDM names for the VAE, the reference's for the UNet). The caller disposes the tensors. */
+  stateDict: Map<string, Tensor>;
+  config: C;
+  format: SourceFormat;
+  container: 'safetensors' | 'torch';
+  /** For training checkpoints: the copy taken. */
+  weights: UnetWeights | null;
+  /** Where the config came from. */
+  configSource: 'option' | 'file' | 'inferred' | 'file+option' | 'inferred+option';
+  /** Tensors in the file, and how many of them were taken. */
+  fileKeys: number;
+  takenKeys: number;
+}
+
+// ------------------------------------------------------------------------------------------------- file access
+
+interface OpenedFile {
+  container: 'safetensors' | 'torch';
+  keys: string[];
+  metadata: Record<string, string>;
+  /** The torch checkpoint's top-level entries other than state_dict (plain JS), e.g. hyper_parameters. */
+  extra: Record<string, unknown>;
+  read(keys: string[]): Map<string, Tensor>;
+}
+
+/** Pickled values as plain JS (dicts → objects); unknown classes become null. */
+function plain(v: unknown, depth = 0): unknown {
+  if (depth > 64) return null;
+  if (v instanceof Map) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of v) if (typeof k === 'string' || typeof k === 'number') o[String(k)] = plain(x, depth + 1);
+    return o;
+  }
+  if (Array.isArray(v)) return v.map((x) => plain(x, depth + 1));
+  if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof PyObject) return null;
+  return null;
+}
+
+function openFile(path: string): OpenedFile {
+  const fmt = detectWeightsFormat(path);
+  if (fmt === 'safetensors') {
+    const h = readSafetensorsHeader(path);
+    return {
+      container: 'safetensors', keys: [...h.tensors.keys()], metadata: h.metadata, extra: {},
+      read: (keys) => readSafetensors(path, { keys }).tensors,
+    };
+  }
+  if (fmt === 'torch') {
+    const { raw } = readTorchPickle(path);
+    const extra: Record<string, unknown> = {};
+    if (raw instanceof Map && raw.get('state_dict') instanceof Map) {
+      for (const [k, v] of raw) if (k !== 'state_dict' && k !== 'optimizer_states' && typeof k === 'string') extra[k] = plain(v);
+    }
+    return {
+      container: 'torch', keys: [...flattenCheckpoint(raw).keys()], metadata: {}, extra,
+      read: (keys) => loadTorchCheckpoint(path, { keys }).tensors,
+    };
+  }
+  throw new ModelLoadError(path, null, 'unrecognized weights format (expected safetensors, or a torch.save .pt/.ckpt zip archive)');
+}
+
+function disposeAll(m: Map<string, Tensor>): void {
+  for (const t of m.values()) t.dispose();
+}
+
+function parseJsonMeta(path: string, format: SourceFormat, meta: Record<string, string>, key: string): Record<string, unknown> | undefined {
+  if (meta[key] === undefined) return undefined;
+  try {
+    const v = JSON.parse(meta[key]) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch { /* reported below */ }
+  throw new ModelLoadError(path, format, `metadata "${key}" is not a JSON object`);
+}
+
+// ------------------------------------------------------------------------------------------------- configs
+
+const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Config keys in camelCase; the reference's {ddconfig: {…}, embed_dim} shape flattened. */
+function flatCamel(o: Record<string, unknown>): Record<string, unknown> {
+  let flat = o;
+  if ('ddconfig' in o && o.ddconfig && typeof o.ddconfig === 'object') {
+    const { ddconfig, ...rest } = o;
+    flat = { ...(ddconfig as Record<string, unknown>), ...rest };
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(flat)) {
+    const c = camel(k);
+    if (c in out) throw new ModelConfigError(`config key '${k}' given twice (snake_case and camelCase)`);
+    out[c] = v;
+  }
+  return out;
+}
+
+function presetConfig<C>(presets: Record<string, Preset<C>>, name: string, what: string): Record<string, unknown> {
+  const p = presets[name];
+  if (!p) throw new ModelConfigError(`unknown ${what} preset '${name}' (known: ${Object.keys(presets).join(', ')})`);
+  return { ...(p.config as Record<string, unknown>) };
+}
+
+/**
+ * An AutoencoderKL config read off an LDM-named state dict: widths, levels, blocks, latent channels,
+ * embed_dim, where attention is (as resolutions of a 256-pixel model) and the resampling kind. GroupNorm
+ * groups cannot be seen in the shapes: 32, as in the reference.
+ */
+export function inferVaeConfig(sd: Map<string, Tensor>): Record<string, unknown> {
+  const shape = (k: string): number[] => {
+    const t = sd.get(k);
+    if (!t) throw new ModelConfigError(`cannot infer the VAE config: no '${k}' in the weights (pass a config)`);
+    return t.shape;
+  };
+  const [ch, inChannels] = shape('encoder.conv_in.weight');
+  let levels = 0;
+  while (sd.has(`encoder.down.${levels}.block.0.conv1.weight`)) levels++;
+  if (!levels) throw new ModelConfigError("cannot infer the VAE config: no 'encoder.down.0.block.0.conv1.weight' in the weights (pass a config)");
+  const chMult: number[] = [];
+  for (let i = 0; i < levels; i++) chMult.push(shape(`encoder.down.${i}.block.0.conv2.weight`)[0] / ch);
+  let numResBlocks = 0;
+  while (sd.has(`encoder.down.0.block.${numResBlocks}.conv1.weight`)) numResBlocks++;
+  const resolution = 256;
+  const attnResolutions: number[] = [];
+  for (let i = 0; i < levels; i++) if (sd.has(`encoder.down.${i}.attn.0.q.weight`)) attnResolutions.push(resolution / 2 ** i);
+  return {
+    ch, inChannels, chMult, numResBlocks, attnResolutions, resolution,
+    outCh: shape('decoder.conv_out.weight')[0],
+    zChannels: shape('encoder.conv_out.weight')[0] / 2,
+    embedDim: shape('quant_conv.weight')[0] / 2,
+    resampWithConv: levels === 1 || sd.has('encoder.down.0.downsample.conv.weight'),
+    attnType: sd.has('encoder.mid.attn_1.q.weight') ? 'vanilla' : 'none',
+  };
+}
+
+/** Finds {target: '…EfficientUNet', params: {…}} anywhere in a (reference) hyper-parameter tree. */
+function findTargetParams(v: unknown, re: RegExp, depth = 0): Record<string, unknown> | undefined {
+  if (!v || typeof v !== 'object' || depth > 16) return undefined;
+  const o = v as Record<string, unknown>;
+  if (typeof o.target === 'string' && re.test(o.target) && o.params && typeof o.params === 'object') return o.params as Record<string, unknown>;
+  for (const x of Object.values(o)) {
+    const r = findTargetParams(x, re, depth + 1);
+    if (r) return r;
+  }
+  return undefined;
+}
+
+function wrapLoad<T>(path: string, format: SourceFormat | null, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof StateDictError) throw new ModelLoadError(path, format, e.message, { cause: e });
+    if (e instanceof ModelConfigError) throw new ModelLoadError(path, format, e.message, { cause: e });
+    throw e;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------- VAE
+
+/** The VAE's weights (in LDM names) and config from any supported file. The caller disposes stateDict. */
+export function readVaeWeights(path: string, opts: LoadVaeOptions = {}): ModelWeights<ResolvedVAEConfig> {
+  const f = openFile(path);
+  let format: SourceFormat;
+  let fileConfig: Record<string, unknown> | undefined;
+  if (f.metadata.format === 'fmboost-checkpoint') throw new ModelLoadError(path, 'fmboost-checkpoint', 'fmboost training checkpoints hold the UNet, not a VAE');
+  const layout = vaeKeyLayout(f.keys);
+  const isLightning = f.container === 'torch' && 'hyper_parameters' in f.extra;
+  if (f.metadata.format === WEIGHTS_FORMAT) {
+    format = 'fmboost';
+    if (f.metadata.kind !== 'vae') throw new ModelLoadError(path, format, `holds a ${f.metadata.kind ?? 'model of unknown kind'}, not a VAE`);
+    fileConfig = parseJsonMeta(path, format, f.metadata, 'config');
+  } else if (layout.diffusers) format = 'diffusers';
+  else if (layout.prefix === 'first_stage.' || isLightning) format = 'lightning';
+  else if (layout.prefix) format = 'ldm-checkpoint';
+  else format = 'ldm';
+  if (!layout.keys.some((k) => /(^|\.)(encoder|decoder)\./.test(k))) {
+    throw new ModelLoadError(path, format, `no VAE weights found: no keys named encoder.*/decoder.* (LDM or diffusers names), bare or under ${['first_stage_model.', 'first_stage.', 'vae.'].join(', ')}` +
+      (f.keys.some((k) => /input_blocks\./.test(k)) ? ' (this looks like a UNet checkpoint)' : ''));
+  }
+  if (format === 'lightning') {
+    const p = findTargetParams(f.extra.hyper_parameters, /AutoencoderKL$/);
+    if (p && ('ddconfig' in p || 'embed_dim' in p)) {
+      fileConfig = { ...((p.ddconfig ?? {}) as Record<string, unknown>), ...('embed_dim' in p ? { embed_dim: p.embed_dim } : {}) };
+    }
+  }
+
+  const src = f.read(layout.keys);
+  try {
+    const ldm = wrapLoad(path, format, () => toLdmVaeStateDict(src));
+    // toLdmVaeStateDict returns views of src's tensors: hand the caller its own handles.
+    const stateDict = new Map<string, Tensor>();
+    const srcTensors = new Set(src.values());
+    for (const [k, v] of ldm) stateDict.set(k, srcTensors.has(v) ? v.alias() : v);
+    try {
+      const { config, source } = wrapLoad(path, format, () => {
+        const user = typeof opts.config === 'string' ? presetConfig(VAE_PRESETS, opts.config, 'VAE') : opts.config ? flatCamel(opts.config) : undefined;
+        if (typeof opts.config === 'string') return { config: resolveVAEConfig(user!), source: 'option' as const };
+        const base = fileConfig ? flatCamel(fileConfig) : inferVaeConfig(stateDict);
+        const kind = fileConfig ? 'file' : 'inferred';
+        return { config: resolveVAEConfig({ ...base, ...user }), source: (user ? `${kind}+option` : kind) as ModelWeights<unknown>['configSource'] };
+      });
+      return { kind: 'vae', stateDict, config, format, container: f.container, weights: null, configSource: source, fileKeys: f.keys.length, takenKeys: layout.keys.length };
+    } catch (e) {
+      disposeAll(stateDict);
+      throw e;
+    }
+  } finally {
+    disposeAll(src);
+  }
+}
+
+/** An AutoencoderKL (eval mode) with the weights of `path` (any supported format), loaded strictly. */
+export function loadVae(path: string, opts: LoadVaeOptions = {}): AutoencoderKL {
+  return buildVae(readVaeWeights(path, opts), path);
+}
+
+/** Builds the model for weights read by readVaeWeights and loads them strictly (disposes the weights). */
+export function buildVae(w: ModelWeights<ResolvedVAEConfig>, path: string): AutoencoderKL {
+  let vae: AutoencoderKL;
+  try {
+    vae = wrapLoad(path, w.format, () => new AutoencoderKL(w.config));
+  } catch (e) {
+    disposeAll(w.stateDict);
+    // GroupNorm groups are the one thing the shapes do not show.
+    if (w.configSource.startsWith('inferred') && /GroupNorm groups/.test((e as Error).message)) {
+      (e as Error).message += ` (the config was inferred from the weights with ${w.config.normGroups} groups; give norm_groups in the config)`;
+    }
+    throw e;
+  }
+  try {
+    wrapLoad(path, w.format, () => vae.loadStateDict(w.stateDict, { strict: true }));
+    return vae.eval();
+  } catch (e) {
+    vae.dispose();
+    throw e;
+  } finally {
+    disposeAll(w.stateDict);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------- UNet
+
+/** The UNet's weights (reference names) and config from any supported file. The caller disposes stateDict. */
+export function readUnetWeights(path: string, opts: LoadUnetOptions = {}): ModelWeights<ResolvedUNetConfig> {
+  const f = openFile(path);
+  let format: SourceFormat;
+  let fileConfig: Record<string, unknown> | undefined;
+  let keys = f.keys;
+  if (f.metadata.format === WEIGHTS_FORMAT && f.metadata.kind !== 'unet') {
+    throw new ModelLoadError(path, 'fmboost', `holds a ${f.metadata.kind ?? 'model of unknown kind'}, not a UNet`);
+  }
+  const sel = wrapLoad(path, null, () => selectUnetWeights(keys, opts.weights ?? 'auto'));
+  if (f.metadata.format === WEIGHTS_FORMAT) {
+    format = 'fmboost';
+    fileConfig = parseJsonMeta(path, format, f.metadata, 'config');
+  } else if (sel.layout === 'fmboost-checkpoint' || f.metadata.format === 'fmboost-checkpoint') {
+    format = 'fmboost-checkpoint';
+    const cfg = parseJsonMeta(path, format, f.metadata, 'config') as { model?: { unet?: Record<string, unknown> } } | undefined;
+    fileConfig = cfg?.model?.unet;
+  } else if (sel.layout === 'lightning') {
+    format = 'lightning';
+    fileConfig = findTargetParams(f.extra.hyper_parameters, /EfficientUNet$/);
+  } else format = 'ldm';
+  keys = sel.keys;
+  if (!keys.some((k) => /^(input_blocks|time_embed)\./.test(sel.prefix ? k.slice(sel.prefix.length) : k))) {
+    throw new ModelLoadError(path, format, 'no UNet weights found (no time_embed.* / input_blocks.* keys, bare or under model.net., ema_model.ema_model.net., model., ema.)' +
+      (f.keys.some((k) => /(^|\.)(encoder|decoder)\.(down|up|mid|conv_in)/.test(k)) ? ' (this looks like a VAE checkpoint)' : ''));
+  }
+  const config = wrapLoad(path, format, () => {
+    if (typeof opts.config === 'string') return { c: resolveUNetConfig(presetConfig(UNET_PRESETS, opts.config, 'UNet')), s: 'option' as const };
+    const user = opts.config ? flatCamel(opts.config) : undefined;
+    if (!fileConfig && !user) {
+      throw new ModelConfigError('the file holds no UNet config: pass one (a preset name such as unet_small or paper, or the EfficientUNet options as JSON/YAML)');
+    }
+    return { c: resolveUNetConfig({ ...(fileConfig ? flatCamel(fileConfig) : {}), ...user }), s: (fileConfig ? (user ? 'file+option' : 'file') : 'option') as ModelWeights<unknown>['configSource'] };
+  });
+  const src = f.read(keys);
+  const stateDict = new Map<string, Tensor>();
+  for (const [k, v] of src) stateDict.set(sel.prefix ? k.slice(sel.prefix.length) : k, v);
+  return { kind: 'unet', stateDict, config: config.c, format, container: f.container, weights: sel.weights, configSource: config.s, fileKeys: f.keys.length, takenKeys: keys.length };
+}
+
+/** An EfficientUNet (eval mode) with the weights of `path`, loaded strictly. EMA weights by default when the file has both. */
+export function loadUnet(path: string, opts: LoadUnetOptions = {}): EfficientUNet {
+  return buildUnet(readUnetWeights(path, opts), path);
+}
+
+/** Builds the model for weights read by readUnetWeights and loads them strictly (disposes the weights). */
+export function buildUnet(w: ModelWeights<ResolvedUNetConfig>, path: string): EfficientUNet {
+  let net: EfficientUNet;
+  try {
+    net = wrapLoad(path, w.format, () => new EfficientUNet(w.config));
+  } catch (e) {
+    disposeAll(w.stateDict);
+    throw e;
+  }
+  try {
+    wrapLoad(path, w.format, () => net.loadStateDict(w.stateDict, { strict: true }));
+    return net.eval();
+  } catch (e) {
+    net.dispose();
+    throw e;
+  } finally {
+    disposeAll(w.stateDict);
+  }
+}
+
+/** The config as stored in our weight files: the reference's snake_case option names. */
+export function configForMetadata(kind: 'vae' | 'unet', config: ResolvedVAEConfig | ResolvedUNetConfig): Record<string, unknown> {
+  if (kind === 'unet') return unetConfigToSnake(config as ResolvedUNetConfig);
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`), v]));
+}
