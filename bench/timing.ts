@@ -25,8 +25,8 @@ export interface TimingPlan {
   maxRounds: number;
 }
 
-export const FULL: TimingPlan = { warmupCalls: 2, warmupSec: 0.15, roundSec: 0.025, sideSec: 1.0, minIters: 5, minRounds: 6, maxRounds: 400 };
-export const QUICK: TimingPlan = { warmupCalls: 1, warmupSec: 0.05, roundSec: 0.02, sideSec: 0.2, minIters: 3, minRounds: 3, maxRounds: 100 };
+export const FULL: TimingPlan = { warmupCalls: 2, warmupSec: 0.15, roundSec: 0.01, sideSec: 1.0, minIters: 5, minRounds: 8, maxRounds: 400 };
+export const QUICK: TimingPlan = { warmupCalls: 1, warmupSec: 0.05, roundSec: 0.01, sideSec: 0.2, minIters: 3, minRounds: 3, maxRounds: 100 };
 
 /** The per-round options (the warm-up applies only when a round is told to warm up). */
 export function roundOptions(p: TimingPlan): TimingOptions {
