@@ -108,10 +108,16 @@ export const trainSpec = obj('optimization and the training loop', {
   val: valSpec,
   log: logSpec,
   seed: int({ doc: 'random seed', default: 0, min: 0 }),
+  autoencoder: obj('mode = autoencoder: training the KL autoencoder itself', {
+    rec_loss: oneOf(['l1', 'l2'] as const, { doc: 'pixel reconstruction loss (LDM: l1)', default: 'l1' }),
+    kl_weight: num({ doc: 'weight of the KL term (LDM: 1e-6), relative to the per-pixel reconstruction loss', default: 1e-6, min: 0 }),
+    sample_posterior: bool({ doc: 'decode a posterior sample (seeded) rather than the mean while training', default: true }),
+  }),
 });
 
 export const configSpec = obj('fmboost training config', {
   name: nullable(str({ doc: 'name' }), { doc: 'experiment name (the folder under logs/); null = derived from the config file name' }),
+  mode: oneOf(['flow', 'autoencoder'] as const, { doc: 'what `fmboost train` trains: flow (the UNet, coupling flow matching with a frozen VAE) or autoencoder (the KL VAE)', default: 'flow' }),
   model: obj('model', { unet: unetSpec, vae: vaeSpec, flow: flowSpec }),
   data: dataSpec,
   train: trainSpec,

@@ -1,0 +1,79 @@
+// `fmboost train --config FILE --name NAME [--resume_checkpoint CKPT | --load_weights CKPT] [--use_wandb] [key.path=value …]`
+// as the reference's train.py: experiments in logs/NAME (config.yaml, checkpoints/, metrics.csv,
+// tensorboard/, samples/, loss.png). Exit codes: 0 finished, 130/143 stopped by SIGINT/SIGTERM
+// (after saving checkpoints/interrupted.safetensors), 1 on errors (bad config, NaN loss, …),
+// 2 when training finished but a checkpoint save failed.
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { configSpec, describe, loadConfig, resolveConfig, type FmboostConfig } from '../../train/config/index.js';
+import { loadCheckpoint } from '../../train/checkpoint.js';
+import { Trainer } from '../../train/trainer.js';
+import { dumpConfig } from '../../train/config/index.js';
+
+interface TrainCliOptions {
+  config?: string;
+  name?: string;
+  logdir: string;
+  resume_checkpoint?: string;
+  load_weights?: string;
+  use_wandb?: boolean;
+  helpConfig?: boolean;
+}
+
+/** The config of a resumed run when no --config is given: the one stored in the checkpoint. */
+function configFromCheckpoint(path: string, overrides: string[]): FmboostConfig {
+  const ck = loadCheckpoint(path);
+  for (const m of [ck.model, ck.ema, ck.rng, ck.optimizer?.tensors]) if (m) for (const t of m.values()) t.dispose();
+  if (!ck.config) throw new Error(`${path} holds no config; pass --config`);
+  return resolveConfig(dumpConfig(ck.config as unknown as FmboostConfig), overrides, `${path} (stored config)`).config;
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train the flow model (mode=flow, the paper) or the autoencoder (mode=autoencoder); experiments go to <logdir>/<name>')
+    .argument('[overrides...]', 'config overrides key.path=value (e.g. train.lr=1e-4 data.batch_size=8)')
+    .option('-c, --config <file>', 'YAML config (native or the reference layout)')
+    .option('-n, --name <name>', 'experiment name (may contain /); default: the config name')
+    .option('--logdir <dir>', 'root folder of experiments', 'logs')
+    .option('--resume_checkpoint <ckpt>', 'continue exactly from a training checkpoint (a file, or an experiment/checkpoints folder: its latest)')
+    .option('--load_weights <ckpt>', 'initialise the model weights from a file, non-strictly (reports what it skipped)')
+    .option('--use_wandb', 'also log to Weights & Biases')
+    .option('--help-config', 'list every config key with its default and meaning')
+    .action(async (overrides: string[], o: TrainCliOptions) => {
+      if (o.helpConfig) {
+        process.stdout.write(describe(configSpec).join('\n') + '\n');
+        return;
+      }
+      if (o.resume_checkpoint && o.load_weights) throw new Error('--resume_checkpoint and --load_weights cannot be used together (as in the reference)');
+      let config: FmboostConfig;
+      if (o.config) {
+        const loaded = loadConfig(o.config, overrides);
+        for (const w of loaded.warnings) process.stderr.write(`fmboost: warning: ${w}\n`);
+        config = loaded.config;
+      } else if (o.resume_checkpoint) {
+        config = configFromCheckpoint(o.resume_checkpoint, overrides);
+      } else {
+        throw new Error('train needs --config FILE (or --resume_checkpoint CKPT to continue with its stored config)');
+      }
+      let name = o.name ?? config.name ?? undefined;
+      if (!name && o.resume_checkpoint) {
+        // logs/NAME/checkpoints/x.safetensors → NAME
+        const parts = resolve(o.resume_checkpoint).split('/');
+        const i = parts.lastIndexOf('checkpoints');
+        if (i > 0) name = parts[i - 1];
+      }
+      if (!name) throw new Error('train needs --name NAME (or a name in the config)');
+      if (name.split('/').some((p) => p === '..' || p === '')) throw new Error(`--name ${JSON.stringify(name)}: use a relative name without '..' or empty parts`);
+      config.name = name;
+      const trainer = new Trainer({
+        config, expDir: join(o.logdir, name), resumeCheckpoint: o.resume_checkpoint, loadWeights: o.load_weights, useWandb: o.use_wandb,
+      });
+      const r = await trainer.run();
+      if (r.status === 'interrupted') process.exitCode = r.signal === 'SIGTERM' ? 143 : 130;
+      else if (r.saveFailures > 0) {
+        process.stderr.write(`fmboost: ${r.saveFailures} checkpoint save(s) failed during training (see above)\n`);
+        process.exitCode = 2;
+      }
+    });
+}

@@ -1,0 +1,89 @@
+// The networks a training config describes: the EfficientUNet (flow mode) and the KL autoencoder,
+// with the VAE weights loaded from a file (plain / diffusers / Lightning state dicts, or an fmboost
+// training checkpoint of mode = autoencoder, whose EMA weights are used).
+import { existsSync } from 'node:fs';
+import { Dropout, type Module } from '../../nn/index.js';
+import type { Generator } from '../../tensor/index.js';
+import { AutoencoderKL, EfficientUNet, createVAE, toLdmVaeStateDict } from '../../models/index.js';
+import { loadWeights, readSafetensorsHeader, detectWeightsFormat } from '../../io/index.js';
+import { CHECKPOINT_FORMAT, loadCheckpoint } from '../checkpoint.js';
+import { unetModelConfig, vaeModelOverrides, type FmboostConfig, type VaeOptions } from '../config/index.js';
+
+export class ModelSetupError extends Error {
+  override name = 'ModelSetupError';
+}
+
+export function buildUNet(c: FmboostConfig): EfficientUNet {
+  return new EfficientUNet(unetModelConfig(c.model.unet));
+}
+
+/** The VAE architecture of the config (preset plus non-null overrides), randomly initialised. */
+export function buildVAE(o: VaeOptions): AutoencoderKL {
+  return createVAE(o.preset, vaeModelOverrides(o));
+}
+
+/** True when the file is an fmboost training checkpoint (a safetensors file with our format tag). */
+export function isTrainingCheckpoint(path: string): boolean {
+  try {
+    return detectWeightsFormat(path) === 'safetensors' && readSafetensorsHeader(path).metadata.format === CHECKPOINT_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Loads VAE weights into `vae` (strict: every key must fit, so a wrong preset fails loudly).
+ * Returns a description of what was loaded.
+ */
+export function loadVaeWeights(vae: AutoencoderKL, path: string): string {
+  if (!existsSync(path)) throw new ModelSetupError(`VAE weights file not found: ${path}`);
+  if (isTrainingCheckpoint(path)) {
+    const ck = loadCheckpoint(path);
+    try {
+      const cfg = ck.config as { mode?: string } | undefined;
+      if (cfg?.mode !== 'autoencoder') throw new ModelSetupError(`${path} is a training checkpoint of mode ${JSON.stringify(cfg?.mode)}, not of an autoencoder`);
+      const sd = ck.ema.size ? ck.ema : ck.model;
+      vae.loadStateDict(sd, { strict: true });
+      return `${path} (${ck.ema.size ? 'EMA' : 'online'} weights of an autoencoder run at step ${ck.step})`;
+    } finally {
+      for (const m of [ck.model, ck.ema, ck.rng, ck.optimizer?.tensors]) if (m) for (const t of m.values()) t.dispose();
+    }
+  }
+  const raw = loadWeights(path);
+  try {
+    const sd = toLdmVaeStateDict(raw, vae.config.chMult.length);
+    vae.loadStateDict(sd, { strict: true });
+  } finally {
+    for (const t of raw.values()) t.dispose();
+  }
+  return path;
+}
+
+/** The frozen VAE of flow training (eval mode, no gradients). */
+export function frozenVAE(o: VaeOptions): { vae: AutoencoderKL; source: string } {
+  if (o.path === null) {
+    throw new ModelSetupError('model.vae.path is null and no bundled VAE weights exist yet: train one with mode=autoencoder (fmboost train --config … mode=autoencoder) or give model.vae.path=FILE');
+  }
+  const vae = buildVAE(o);
+  try {
+    const source = loadVaeWeights(vae, o.path);
+    vae.eval();
+    vae.requiresGrad_(false);
+    return { vae, source };
+  } catch (e) {
+    vae.dispose();
+    throw e;
+  }
+}
+
+/** Points every Dropout of a module at a seeded generator (so dropout masks are part of the resumable state). */
+export function seedDropout(m: Module, g: Generator): number {
+  let n = 0;
+  for (const [, sub] of m.namedModules()) {
+    if (sub instanceof Dropout && sub.p > 0) {
+      (sub as { generator?: Generator }).generator = g;
+      n++;
+    }
+  }
+  return n;
+}

@@ -1,0 +1,478 @@
+// The training loop behind `fmboost train`: flow (the paper's CFM UNet) or autoencoder mode, with
+// Adam/AdamW, the LR schedule, gradient accumulation and clipping, EMA, optional bf16 autocast,
+// validation with EMA weights, loggers, checkpoints with everything needed for an exact resume,
+// and signal handling.
+//
+// Call order per optimizer step k (0-based), as the reference (Lightning runs training_step, where
+// the reference steps its scheduler and its EMA, inside the optimizer closure, before the update):
+//   forward/backward of every micro-batch → grad norm (and clipping) → lr = base·factor(k + 1) →
+//   EMA update (averages the weights as they were before update k) → optimizer step.
+// Unlike the reference, with grad_accum > 1 the schedule advances once per optimizer step, not per
+// micro-batch.
+//
+// Determinism: one master seed (train.seed) gives the data order (the loader's own keyed streams) and
+// four torch Generators (t sampling, noise augmentation, posterior samples, dropout). Their states,
+// the loader position, the optimizer, the EMA and the step are saved in every checkpoint, so a
+// resumed run computes the same losses and weights as an uninterrupted one (bit-exact on CPU with
+// the same thread count). Validation uses its own generator, fresh at every validation, so it does
+// not shift the training streams.
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setImmediate as yieldNow } from 'node:timers/promises';
+import { type Batch, DataLoader, Rng, type DataSource } from '../data/index.js';
+import { mse, psnr, ssim } from '../eval/index.js';
+import { loadWeights } from '../io/index.js';
+import { unetStateDictFromCheckpoint, toLdmVaeStateDict, type AutoencoderKL } from '../models/index.js';
+import { Adam, AdamW, clipGradNorm, gradNorm, type LoadReport } from '../nn/index.js';
+import type { Json } from '../nn/optim/index.js';
+import { Generator, keep, manualSeed, tidy, type Tensor } from '../tensor/index.js';
+import { CheckpointDir, loadCheckpoint, type CheckpointKind, type LoadedCheckpoint } from './checkpoint.js';
+import { saveResolvedConfig, type FmboostConfig } from './config/index.js';
+import { EMA } from './ema.js';
+import { createLoggers } from './log/create.js';
+import { readMetricsCsv } from './log/csv.js';
+import type { MultiLogger } from './log/logger.js';
+import { ProgressPrinter, ThroughputMeter } from './log/progress.js';
+import { lrFactorFn } from './lr.js';
+import { metricCurvePng } from './plot.js';
+import { encodePng } from './png.js';
+import { AutoencoderTask } from './loop/ae_task.js';
+import { openSources, splitSource, trainLoader, valLoader } from './loop/data.js';
+import { FlowTask } from './loop/flow_task.js';
+import { imageGrid } from './loop/grid.js';
+import { seedDropout } from './loop/models.js';
+import { STREAM_NAMES, type Streams, type TrainTask } from './loop/task.js';
+
+/** The loss (or gradient norm) stopped being finite; nothing of that step was saved. */
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+  constructor(readonly step: number, what: string, value: number, lastCheckpoint: string | undefined) {
+    super(`${what} is ${value} at step ${step} (optimizer step ${step} of this run, 1-based); training stopped without saving this state. ` +
+      (lastCheckpoint ? `Last good checkpoint: ${lastCheckpoint}` : 'No checkpoint was written before it.') +
+      ' Lower train.lr, enable train.grad_clip, or use train.precision=fp32.');
+  }
+}
+
+export class TrainerSetupError extends Error {
+  override name = 'TrainerSetupError';
+}
+
+export interface TrainerOptions {
+  config: FmboostConfig;
+  /** Experiment folder (logs/NAME). */
+  expDir: string;
+  /** Continue exactly from this checkpoint (everything restored). */
+  resumeCheckpoint?: string;
+  /** Initialise the model's weights from this file, non-strictly (reports what it skipped). */
+  loadWeights?: string;
+  useWandb?: boolean;
+  /** Where progress and messages go (default stderr). */
+  out?: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  /** Install SIGINT/SIGTERM/SIGUSR1 handlers (default true). */
+  handleSignals?: boolean;
+  /** Test hook: make the loss NaN at this optimizer step (1-based). Also FMBOOST_INJECT_NAN_STEP. */
+  injectNanAtStep?: number;
+}
+
+export interface TrainResult {
+  status: 'finished' | 'interrupted';
+  /** Optimizer steps done. */
+  step: number;
+  signal?: NodeJS.Signals;
+  lastCheckpoint?: string;
+  /** Checkpoint saves that failed (each reported when it happened). */
+  saveFailures: number;
+  lastVal?: Record<string, number>;
+}
+
+/** A seed for stream `k` of a run, from the master seed. */
+export function deriveSeed(seed: number, k: number): number {
+  return new Rng(seed, 0x5eed5, k).nextU32();
+}
+
+function makeStreams(seed: number): Streams {
+  const g = (k: number) => new Generator(deriveSeed(seed, k));
+  return { time: g(1), noise: g(2), posterior: g(3), dropout: g(4) };
+}
+
+function reportLoad(r: LoadReport): string {
+  const list = (xs: string[]) => xs.slice(0, 8).join(', ') + (xs.length > 8 ? `, … (${xs.length})` : '');
+  const parts = [`loaded ${r.loaded.length} tensors`];
+  if (r.missing.length) parts.push(`kept initial values for ${r.missing.length} missing: ${list(r.missing)}`);
+  if (r.unexpected.length) parts.push(`skipped ${r.unexpected.length} unexpected: ${list(r.unexpected)}`);
+  if (r.mismatched.length) parts.push(`skipped ${r.mismatched.length} with other shapes: ${list(r.mismatched)}`);
+  return parts.join('; ');
+}
+
+export class Trainer {
+  readonly config: FmboostConfig;
+  readonly expDir: string;
+  readonly ckpt: CheckpointDir;
+  private readonly out: NonNullable<TrainerOptions['out']>;
+  private readonly progress: ProgressPrinter;
+  private task!: TrainTask;
+  private streams!: Streams;
+  private loader!: DataLoader;
+  private trainSrc!: DataSource;
+  private valSrc: DataSource | null = null;
+  private optimizer!: Adam;
+  private ema!: EMA;
+  private loggers!: MultiLogger;
+  private step = 0;
+  private lastCheckpoint: string | undefined;
+  private saveFailures = 0;
+  private pendingSignal: NodeJS.Signals | undefined;
+  private lastVal: Record<string, number> | undefined;
+  private skippedReported = 0;
+
+  constructor(readonly opts: TrainerOptions) {
+    this.config = opts.config;
+    this.expDir = opts.expDir;
+    this.ckpt = new CheckpointDir(join(opts.expDir, 'checkpoints'));
+    this.out = opts.out ?? process.stderr;
+    this.progress = new ProgressPrinter(this.out, { every: this.config.train.log.every });
+    if (opts.resumeCheckpoint && opts.loadWeights) throw new TrainerSetupError('--resume_checkpoint and --load_weights cannot be used together (resume restores the weights already)');
+  }
+
+  private say(s: string): void {
+    this.progress.message(s);
+  }
+
+  /** Builds everything, trains until max_steps or a stop signal, and cleans up. */
+  async run(): Promise<TrainResult> {
+    const c = this.config;
+    const signals: [NodeJS.Signals, () => void][] = [];
+    let result: TrainResult | undefined;
+    try {
+      await this.setup();
+      if (this.opts.handleSignals ?? true) {
+        for (const sig of ['SIGINT', 'SIGTERM', 'SIGUSR1'] as NodeJS.Signals[]) {
+          const h = () => {
+            // A second SIGINT/SIGTERM while the first is pending: stop now, without saving.
+            if (this.pendingSignal && sig !== 'SIGUSR1' && this.pendingSignal !== 'SIGUSR1') {
+              this.say(`${sig} again: exiting without saving`);
+              process.exit(sig === 'SIGINT' ? 130 : 143);
+            }
+            this.pendingSignal = sig;
+            this.say(`${sig} received: saving ${this.ckpt.pathFor('interrupted')} after the current step${sig === 'SIGUSR1' ? ' and continuing' : ', then stopping'}`);
+          };
+          process.on(sig, h);
+          signals.push([sig, h]);
+        }
+      }
+      result = await this.loop();
+      return result;
+    } finally {
+      for (const [sig, h] of signals) process.off(sig, h);
+      await this.teardown(result !== undefined && c.train.val.every > 0);
+    }
+  }
+
+  private async setup(): Promise<void> {
+    const c = this.config;
+    mkdirSync(this.expDir, { recursive: true });
+    let resumed: LoadedCheckpoint | undefined;
+    if (this.opts.resumeCheckpoint) {
+      let p = this.opts.resumeCheckpoint;
+      if (existsSync(p) && statSync(p).isDirectory()) {
+        const latest = new CheckpointDir(existsSync(join(p, 'checkpoints')) ? join(p, 'checkpoints') : p).latest();
+        if (!latest) throw new TrainerSetupError(`no checkpoint found in ${p}`);
+        p = latest.path;
+      }
+      resumed = loadCheckpoint(p);
+      const mode = (resumed.config as { mode?: string } | undefined)?.mode ?? 'flow';
+      if (mode !== c.mode) throw new TrainerSetupError(`${p} is a ${mode} checkpoint, but the config's mode is ${c.mode}`);
+    }
+    saveResolvedConfig(join(this.expDir, 'config.yaml'), c);
+
+    // Weight init draws from libtorch's default generator: seed it so a fresh run is reproducible.
+    manualSeed(deriveSeed(c.train.seed, 0));
+    this.task = c.mode === 'autoencoder' ? new AutoencoderTask(c) : new FlowTask(c);
+    this.task.model.train();
+    this.streams = makeStreams(c.train.seed);
+    const nDrop = seedDropout(this.task.model, this.streams.dropout);
+
+    const all = await openSources(c.data);
+    const split = splitSource(all, c.data.val_split, c.train.seed);
+    this.trainSrc = split.train;
+    this.valSrc = split.val;
+    this.loader = trainLoader(this.trainSrc, c.data, c.train.seed);
+
+    const t = c.train;
+    const params = this.task.model.parameters().filter((p) => p.requiresGrad);
+    const hyper = { lr: t.lr, betas: [t.betas[0], t.betas[1]] as [number, number], eps: t.eps, weightDecay: t.weight_decay };
+    this.optimizer = t.optimizer === 'adamw' ? new AdamW(params, hyper) : new Adam(params, hyper);
+    this.ema = new EMA(this.task.model, {
+      shadow: this.task.emaModel, maxDecay: t.ema.decay, updateAfterStep: t.ema.update_after_step, updateEvery: t.ema.update_every, power: t.ema.power,
+    });
+
+    if (resumed) this.restore(resumed);
+    else if (this.opts.loadWeights) this.loadInitialWeights(this.opts.loadWeights);
+
+    this.loggers = await createLoggers(this.expDir, { ...t.log, wandb: t.log.wandb || Boolean(this.opts.useWandb) }, { runName: c.name ?? undefined, config: c as unknown as Record<string, unknown>, resumeStep: this.step });
+
+    const nParams = params.reduce((a, p) => a + p.numel, 0);
+    this.say(`fmboost train: mode ${c.mode}, ${nParams.toLocaleString('en-US')} trainable parameters${nDrop ? `, ${nDrop} seeded dropout layers` : ''}; experiment ${this.expDir}`);
+    for (const line of this.task.describe()) this.say(line);
+    this.say(`data: ${all.name}: ${all.length} usable items (train ${this.trainSrc.length}, validation ${this.valSrc?.length ?? 0}), batch ${c.data.batch_size} × accumulate ${t.grad_accum}`);
+    this.reportSkipped();
+    if (resumed) this.say(`resumed from ${resumed.path} at step ${this.step}`);
+  }
+
+  private reportSkipped(): void {
+    const skipped = this.trainSrc.skipped;
+    if (skipped.length > this.skippedReported) {
+      for (const s of skipped.slice(this.skippedReported, this.skippedReported + 10)) this.say(`data: skipped ${s.name}: ${s.reason}`);
+      if (skipped.length - this.skippedReported > 10) this.say(`data: … and ${skipped.length - this.skippedReported - 10} more`);
+      this.say(`data: ${skipped.length} item(s) skipped so far (unreadable or corrupt)`);
+      this.skippedReported = skipped.length;
+    }
+  }
+
+  /** --load_weights: fitting tensors are copied, the rest reported. */
+  private loadInitialWeights(path: string): void {
+    const raw = loadWeights(path);
+    try {
+      let online: Map<string, Tensor>, ema: Map<string, Tensor> | undefined;
+      if (this.task.mode === 'flow') {
+        const has = (p: string) => [...raw.keys()].some((k) => k.startsWith(p));
+        const pick = (w: 'online' | 'ema') => { try { return unetStateDictFromCheckpoint(raw, w); } catch { return undefined; } };
+        online = (has('model.') ? pick('online') : undefined) ?? unetStateDictFromCheckpoint(raw, 'auto');
+        ema = has('ema.') || has('ema_model.') ? pick('ema') : undefined;
+      } else {
+        const levels = (this.task.model as AutoencoderKL).config.chMult.length;
+        const sub = (prefix: string) => new Map([...raw].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+        const isCk = [...raw.keys()].some((k) => k.startsWith('model.encoder.'));
+        online = isCk ? sub('model.') : toLdmVaeStateDict(raw, levels);
+        ema = isCk && [...raw.keys()].some((k) => k.startsWith('ema.')) ? sub('ema.') : undefined;
+      }
+      this.say(`--load_weights ${path}: model: ${reportLoad(this.task.model.loadStateDict(online, { strict: false }))}`);
+      // The EMA starts from the loaded EMA weights when the file has them; otherwise it copies the
+      // online weights at its first updates (update_after_step) anyway.
+      if (ema) this.say(`--load_weights ${path}: EMA: ${reportLoad(this.task.emaModel.loadStateDict(ema, { strict: false }))}`);
+    } finally {
+      for (const t of raw.values()) t.dispose();
+    }
+  }
+
+  private restore(ck: LoadedCheckpoint): void {
+    try {
+      this.task.model.loadStateDict(ck.model, { strict: true });
+      const tr = ck.trainer as { ema?: { step: number; initted: boolean }; loader?: { epoch: number; index: number; seed: number; length: number }; mode?: string };
+      if (!tr.ema || !tr.loader) throw new TrainerSetupError(`${ck.path}: trainer state lacks ema/loader (not written by fmboost train)`);
+      this.ema.loadState(tr.ema, ck.ema);
+      if (ck.optimizer) this.optimizer.loadStateDict(ck.optimizer);
+      for (const name of STREAM_NAMES) {
+        const st = ck.rng.get(name);
+        if (!st) throw new TrainerSetupError(`${ck.path}: no rng state "${name}"`);
+        this.streams[name].setState(st);
+      }
+      this.loader.loadState(tr.loader);
+      this.step = ck.step;
+      this.lastCheckpoint = ck.path;
+    } finally {
+      for (const m of [ck.model, ck.ema, ck.rng, ck.optimizer?.tensors]) if (m) for (const t of m.values()) t.dispose();
+    }
+  }
+
+  /** Saves a checkpoint under the given names. A failure is reported and counted, never fatal here. */
+  private save(kinds: CheckpointKind[]): string | undefined {
+    const rng = new Map<string, Tensor>();
+    try {
+      for (const name of STREAM_NAMES) rng.set(name, this.streams[name].getState());
+      const paths = this.ckpt.save({
+        step: this.step,
+        model: this.task.model.stateDict(),
+        ema: this.ema.averaged(),
+        optimizer: this.optimizer.stateDict(),
+        rng,
+        trainer: { mode: this.task.mode, ema: this.ema.state() as unknown as Json, loader: this.loader.state() as unknown as Json, lr: this.optimizer.paramGroups[0].lr },
+        config: this.config as unknown as Json,
+      }, kinds);
+      this.lastCheckpoint = paths[0];
+      return paths[0];
+    } catch (e) {
+      this.saveFailures++;
+      this.say(`checkpoint save FAILED at step ${this.step} (${kinds.join(', ')}): ${(e as Error).message}; earlier checkpoints are intact${this.lastCheckpoint ? ` (last good: ${this.lastCheckpoint})` : ''}`);
+      return undefined;
+    } finally {
+      for (const t of rng.values()) t.dispose();
+    }
+  }
+
+  private injectNanStep(): number | undefined {
+    const env = Number(process.env.FMBOOST_INJECT_NAN_STEP ?? '');
+    return this.opts.injectNanAtStep ?? (Number.isInteger(env) && env > 0 ? env : undefined);
+  }
+
+  private async loop(): Promise<TrainResult> {
+    const c = this.config;
+    const t = c.train;
+    const maxSteps = t.max_steps ?? Infinity;
+    const lrFactor = lrFactorFn({ name: t.lr_schedule, warmupSteps: t.warmup_steps, totalSteps: t.max_steps ?? undefined, numCycles: t.num_cycles });
+    const params = this.optimizer.paramGroups.flatMap((g) => g.params);
+    const nanStep = this.injectNanStep();
+    const meter = new ThroughputMeter();
+    const samplesPerStep = c.data.batch_size * t.grad_accum;
+    let acc = { loss: 0, gradNorm: 0, n: 0, waitMs: 0, stepMs: 0, terms: {} as Record<string, number> };
+    let savedAt = -1;
+    meter.mark(this.step, 0);
+
+    while (this.step < maxSteps) {
+      const t0 = performance.now();
+      this.optimizer.zeroGrad();
+      let lossValue = 0;
+      let waitMs = 0;
+      const stepNo = this.step + 1;
+      for (let micro = 0; micro < t.grad_accum; micro++) {
+        const batch: Batch = await this.loader.next();
+        waitMs += batch.waitMs;
+        try {
+          const { value, terms } = tidy(() => {
+            const r = this.task.loss(batch, this.streams);
+            let loss = r.loss;
+            if (stepNo === nanStep) loss = loss.mul(Number.NaN);
+            const value = loss.item();
+            if (!Number.isFinite(value)) throw new TrainingDivergedError(stepNo, 'the loss', value, this.lastCheckpoint);
+            (t.grad_accum > 1 ? loss.div(t.grad_accum) : loss).backward();
+            return { value, terms: r.terms };
+          });
+          lossValue += value / t.grad_accum;
+          for (const [k, v] of Object.entries(terms ?? {})) acc.terms[k] = (acc.terms[k] ?? 0) + v / t.grad_accum;
+        } finally {
+          batch.dispose();
+        }
+      }
+      const gn = t.grad_clip !== null ? clipGradNorm(params, t.grad_clip) : t.log.grad_norm ? gradNorm(params) : 0;
+      if (!Number.isFinite(gn)) throw new TrainingDivergedError(stepNo, 'the gradient norm', gn, this.lastCheckpoint);
+      const lr = t.lr * lrFactor(this.step + 1);
+      for (const g of this.optimizer.paramGroups) g.lr = lr;
+      this.ema.update();
+      this.optimizer.step();
+      this.step = stepNo;
+
+      const stepMs = performance.now() - t0;
+      meter.mark(this.step, samplesPerStep);
+      acc.loss += lossValue; acc.gradNorm += gn; acc.n++; acc.waitMs += waitMs; acc.stepMs += stepMs;
+      const rates = meter.rates();
+      this.progress.update({ step: this.step, maxSteps: t.max_steps ?? 0, loss: lossValue, lr, ...rates, etaSeconds: t.max_steps ? meter.eta(this.step, t.max_steps) : undefined });
+      if (this.step % t.log.every === 0 || this.step === maxSteps) {
+        const row: Record<string, number> = { 'train/loss': acc.loss / acc.n, 'train/lr': lr, 'train/ema_decay': this.ema.lastDecay, epoch: this.loader.state().epoch };
+        if (t.log.grad_norm || t.grad_clip !== null) row['train/grad_norm'] = acc.gradNorm / acc.n;
+        for (const [k, v] of Object.entries(acc.terms)) row[k] = v / acc.n;
+        if (rates.itPerSec) { row['perf/it_per_s'] = rates.itPerSec; row['perf/samples_per_s'] = rates.samplesPerSec ?? 0; }
+        row['perf/data_wait_frac'] = acc.stepMs > 0 ? acc.waitMs / acc.stepMs : 0;
+        row['data/skipped'] = this.trainSrc.skipped.length;
+        this.loggers.logScalars(this.step, row);
+        acc = { loss: 0, gradNorm: 0, n: 0, waitMs: 0, stepMs: 0, terms: {} };
+        this.reportSkipped();
+      }
+      if (t.checkpoint_every > 0 && this.step % t.checkpoint_every === 0) {
+        if (this.save(['step', 'last'])) savedAt = this.step;
+      }
+      if (t.val.every > 0 && this.step % t.val.every === 0) {
+        await this.validate();
+        meter.reset();
+        meter.mark(this.step, 0);
+      }
+      await yieldNow(); // lets signal handlers run
+      const sig = this.pendingSignal;
+      if (sig) {
+        this.pendingSignal = undefined;
+        const p = this.save(['interrupted']);
+        if (p) this.say(`saved ${p} at step ${this.step}`);
+        if (sig !== 'SIGUSR1') {
+          this.progress.done();
+          return { status: 'interrupted', step: this.step, signal: sig, lastCheckpoint: this.lastCheckpoint, saveFailures: this.saveFailures, lastVal: this.lastVal };
+        }
+      }
+    }
+    if (savedAt !== this.step) this.save(['last']);
+    this.progress.done();
+    this.say(`finished ${this.step} steps; last checkpoint ${this.lastCheckpoint ?? '(none saved)'}`);
+    return { status: 'finished', step: this.step, lastCheckpoint: this.lastCheckpoint, saveFailures: this.saveFailures, lastVal: this.lastVal };
+  }
+
+  /** Samples held-out items with the EMA weights, logs PSNR/SSIM/MSE and writes the image grid. */
+  async validate(): Promise<Record<string, number>> {
+    const c = this.config;
+    const v = c.train.val;
+    const src = this.valSrc ?? this.trainSrc;
+    const loader = valLoader(src, c.data);
+    const useEma = c.train.ema.use_for_sampling;
+    const net = useEma ? this.task.emaModel : this.task.model;
+    if (!useEma) net.eval();
+    const g = new Generator(deriveSeed(c.train.seed, 99));
+    const t0 = performance.now();
+    const per = { psnr: [] as number[], ssim: [] as number[], mse: [] as number[] };
+    const rows: Tensor[][] = [];
+    try {
+      const batches = Math.min(v.limit_batches, Math.ceil(src.length / c.data.batch_size));
+      for (let b = 0; b < batches; b++) {
+        const batch = await loader.next();
+        try {
+          const imgs = this.task.valImages(batch, net, g);
+          try {
+            per.psnr.push(...psnr(imgs.pred, imgs.hr, { reduction: 'none' }));
+            per.ssim.push(...ssim(imgs.pred, imgs.hr, { reduction: 'none' }));
+            per.mse.push(...mse(imgs.pred, imgs.hr, { reduction: 'none' }));
+            for (let i = 0; i < imgs.hr.shape[0] && rows.length < v.num_images; i++) {
+              rows.push(tidy(() => [imgs.hr, imgs.lr, imgs.pred].map((x) => keep(x.select(0, i).clone()))));
+            }
+          } finally {
+            for (const x of [imgs.hr, imgs.lr, imgs.pred]) x.dispose();
+          }
+        } finally {
+          batch.dispose();
+        }
+        await yieldNow();
+      }
+    } finally {
+      if (!useEma) net.train();
+      await loader.close();
+    }
+    const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
+    const metrics = { 'val/psnr': mean(per.psnr), 'val/ssim': mean(per.ssim), 'val/mse': mean(per.mse) };
+    this.loggers.logScalars(this.step, { ...metrics, 'val/images': per.psnr.length });
+    if (rows.length) {
+      try {
+        const grid = imageGrid(rows);
+        const dir = join(this.expDir, 'samples');
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, `step-${String(this.step).padStart(9, '0')}.png`), encodePng(grid));
+        this.loggers.logImage('val/hr_lr_pred', this.step, grid);
+      } finally {
+        for (const r of rows) for (const x of r) x.dispose();
+      }
+    }
+    this.loggers.flush();
+    this.writeLossPlot();
+    this.lastVal = metrics;
+    this.say(`validation at step ${this.step}: PSNR ${metrics['val/psnr'].toFixed(2)} dB, SSIM ${metrics['val/ssim'].toFixed(4)}, MSE ${metrics['val/mse'].toExponential(3)} on ${per.psnr.length} images (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    return metrics;
+  }
+
+  /** loss.png (and val_psnr.png) from metrics.csv. */
+  private writeLossPlot(): void {
+    const csv = join(this.expDir, 'metrics.csv');
+    if (!existsSync(csv)) return;
+    try {
+      const { rows } = readMetricsCsv(csv);
+      const loss = metricCurvePng(rows, 'train/loss', { logY: true });
+      if (loss) writeFileSync(join(this.expDir, 'loss.png'), loss);
+      const p = metricCurvePng(rows, 'val/psnr');
+      if (p) writeFileSync(join(this.expDir, 'val_psnr.png'), p);
+    } catch (e) {
+      this.say(`could not draw loss.png: ${(e as Error).message}`);
+    }
+  }
+
+  private async teardown(plot: boolean): Promise<void> {
+    try { this.loggers?.flush(); } catch { /* reported elsewhere */ }
+    if (this.loggers) await this.loggers.close();
+    if (plot || existsSync(join(this.expDir, 'metrics.csv'))) this.writeLossPlot();
+    if (this.loader) await this.loader.close();
+    this.ema?.dispose();
+    this.task?.dispose();
+  }
+}
