@@ -1,5 +1,6 @@
 // The benchmark row registry. A row pairs our code with the PyTorch code it must match; any file in
 // bench/rows/ adds rows by calling register() at import time (run.ts imports every file there).
+import type { TimingPlan } from './timing.js';
 
 /** One prepared measurement on our side: run() is one timed call; dispose() frees the row's state. */
 export interface OursCase {
@@ -32,6 +33,8 @@ export interface BenchRow {
   /** Target for this row; default: ours/torch ≤ 1.05. */
   target?: { maxRatio?: number; maxUsPerOp?: number };
   notes?: string;
+  /** Overrides of the run's timing plan for this row (e.g. one warm-up and one timed call for rows of seconds per call). */
+  plan?: Partial<TimingPlan>;
 }
 
 const registry: BenchRow[] = [];
