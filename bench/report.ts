@@ -51,6 +51,8 @@ export interface Report {
   /** 1/5/15-minute load averages before and after the run (other processes share these cores). */
   load: { before: number[]; after: number[] };
   rows: RowResult[];
+  /** Row files that failed to load (their rows are missing from this report). */
+  loadErrors: { file: string; error: string }[];
 }
 
 export function cpuModel(): string {
@@ -122,6 +124,11 @@ export function markdown(rep: Report): string {
     ...rep.rows.map((r) => '| ' + cells(r).join(' | ') + ' |'),
     '',
   ];
+  if (rep.loadErrors.length) {
+    lines.push('Row files that failed to load (their rows are missing):', '');
+    for (const e of rep.loadErrors) lines.push(`- ${e.file}: ${e.error}`);
+    lines.push('');
+  }
   const noted = rep.rows.filter((r) => r.notes);
   if (noted.length) {
     lines.push('Notes:', '');

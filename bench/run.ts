@@ -53,11 +53,24 @@ function parseArgs(argv: string[]): Args {
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const root = join(here, '..', '..');
 
-/** Imports every file in bench/rows/: each registers its rows. */
-async function loadRows(): Promise<void> {
+/**
+ * Imports every file in bench/rows/: each registers its rows. A file that fails to load (someone's
+ * work in progress) is reported, loudly and in the report, and the other files' rows still run.
+ */
+async function loadRows(): Promise<{ file: string; error: string }[]> {
   const dir = join(here, 'rows');
   const files = readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
-  for (const f of files) await import(pathToFileURL(join(dir, f)).href);
+  const failed: { file: string; error: string }[] = [];
+  for (const f of files) {
+    try {
+      await import(pathToFileURL(join(dir, f)).href);
+    } catch (e) {
+      const error = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      console.error(`bench: rows/${f} failed to load, its rows are missing: ${error}`);
+      failed.push({ file: `bench/rows/${f.replace(/\.js$/, '.ts')}`, error });
+    }
+  }
+  return failed;
 }
 
 function spread(xs: number[]): number {
@@ -151,7 +164,7 @@ async function main(): Promise<void> {
   const plan: TimingPlan = { ...(args.quick ? QUICK : FULL) };
   if (args.rounds) plan.minRounds = args.rounds;
 
-  await loadRows();
+  const loadErrors = await loadRows();
   const needle = args.filter?.toLowerCase();
   const rows = allRows().filter((r) => !needle || r.name.toLowerCase().includes(needle) || r.group.toLowerCase().includes(needle));
   if (rows.length === 0) throw new Error(`bench: no row matches --filter '${args.filter}'`);
@@ -207,6 +220,7 @@ async function main(): Promise<void> {
     options: { quick: args.quick, plan, filter: args.filter },
     load: { before: loadBefore, after: loadavg() },
     rows: results,
+    loadErrors,
   };
   console.log('\n' + table(results));
   console.log(`\n${report.machine.cpu}, ${report.machine.cores} cores; threads ${threads}; ` +
