@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { manualSeed } from '../../src/tensor/index.js';
+import { manualSeed, noGrad, randnLike, tidy } from '../../src/tensor/index.js';
 import { EfficientUNet, AutoencoderKL } from '../../src/models/index.js';
 import { writeBundle, type FlowBundleConfig } from '../../src/pipeline/index.js';
 
@@ -20,11 +20,16 @@ export function tmpDir(prefix = 'fmboost-pipeline-'): { dir: string; cleanup: ()
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Writes a tiny bundle (weights from manualSeed(seed)) and returns its path. */
-export function writeTinyBundle(path: string, flow: Partial<FlowBundleConfig> = {}, seed = 0, name = 'tiny'): string {
+/**
+ * Writes a tiny bundle (weights from manualSeed(seed)) and returns its path. ADM zero-initialises the UNet's
+ * output convs (a fresh UNet's velocity is 0); `perturb` adds N(0, perturb²) to every UNet weight so the
+ * field is not trivially zero.
+ */
+export function writeTinyBundle(path: string, flow: Partial<FlowBundleConfig> = {}, seed = 0, name = 'tiny', perturb = 0.05): string {
   manualSeed(seed);
   const unet = new EfficientUNet(TINY_UNET);
   const vae = new AutoencoderKL(TINY_VAE);
+  if (perturb > 0) noGrad(() => { for (const p of unet.parameters()) tidy(() => { p.add_(randnLike(p).mul(perturb)); }); });
   writeBundle(path, { unet, vae, name, flow: { factor: 2, steps: 5, solver: 'euler', noiseStep: 400, scaleFactor: 0.5, ...flow } });
   unet.dispose();
   vae.dispose();
