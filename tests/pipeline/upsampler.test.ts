@@ -1,0 +1,244 @@
+// The Upsampler end to end on tiny random models. Closed forms: a fresh UNet's velocity is exactly 0 (ADM
+// zero-initialises its output conv), so the output is decode(q_sample(encode(resize(x)))) with the noise drawn
+// from Generator(seed); with a perturbed UNet and one Euler step the output is decode(x0 + v(0, x0)).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { F, Generator, full, liveTensors, manualSeed, noGrad, rand, randn, tidy, type Tensor } from '../../src/tensor/index.js';
+import { writeSafetensors } from '../../src/io/index.js';
+import { writeImage } from '../../src/data/index.js';
+import { NoiseAugmenter, AbortError } from '../../src/flow/index.js';
+import { Upsampler, DefaultModelMissingError, PipelineError } from '../../src/index.js';
+import { loadModel, disposeModel, npyBytes, encodeTiled, decodeTiled, flowTiled, type CfmModel } from '../../src/pipeline/index.js';
+import { maxAbsDiff } from '../helpers.js';
+import { tmpDir, writeTinyBundle } from './tiny.js';
+
+let dir: string, cleanup: () => void;
+let zeroPath: string, livePath: string, lsuPath: string;
+let img: Tensor;
+
+before(() => {
+  ({ dir, cleanup } = tmpDir());
+  zeroPath = writeTinyBundle(join(dir, 'zero.safetensors'), { steps: 3 }, 0, 'zero', 0);
+  livePath = writeTinyBundle(join(dir, 'live.safetensors'), { steps: 3 }, 1, 'live', 0.05);
+  lsuPath = writeTinyBundle(join(dir, 'lsu.safetensors'), { steps: 3, source: 'lsu' }, 2, 'lsu', 0.05);
+  manualSeed(5);
+  // A smooth 16×16 test image in [−1, 1].
+  img = tidy(() => F.interpolate(rand([1, 3, 4, 4]), { size: [16, 16], mode: 'bilinear', alignCorners: false }).mul(2).sub(1).squeeze(0));
+});
+after(() => {
+  img.dispose();
+  cleanup();
+});
+
+/** The pipeline written out by hand with the model's networks (untiled). */
+function manual(m: CfmModel, x: Tensor, seed: number, noiseStep: number, oneEulerStep: boolean): Tensor {
+  return noGrad(() => tidy(() => {
+    const H = x.shape[1] * 2, W = x.shape[2] * 2, s = m.flow.scaleFactor;
+    const up = F.interpolate(x.unsqueeze(0), { size: [H, W], mode: 'bilinear', alignCorners: false });
+    const post = m.vae.encode(up);
+    const z = post.mean.mul(s);
+    post.dispose();
+    const { signal, noise } = new NoiseAugmenter().coefficients(noiseStep);
+    const eps = randn(z.shape, { generator: new Generator(seed) });
+    let x0 = z.mul(signal).add(eps.mul(noise));
+    if (oneEulerStep) x0 = x0.add(m.unet.forward(x0, full([1], 0), z));
+    return m.vae.decode(x0.div(s)).clamp(-1, 1).squeeze(0);
+  }));
+}
+
+test('zero-velocity model: output = decode(q_sample(encode(bilinear 2×)), seeded noise) exactly', async () => {
+  const m = loadModel(zeroPath);
+  const up = await Upsampler.load({ model: zeroPath });
+  const live = liveTensors();
+  const v = noGrad(() => tidy(() => m.unet.forward(randn([1, 4, 8, 8]), full([1], 0.3), randn([1, 4, 8, 8])).abs().max().item()));
+  assert.equal(v, 0, 'a fresh UNet has zero output');
+  const r = await up.upsampleImage(img, { seed: 11, noiseStep: 400 });
+  assert.deepEqual(r.image.shape, [3, 32, 32]);
+  assert.deepEqual(r.info.outputSize, [32, 32]);
+  assert.deepEqual([r.info.steps, r.info.solver, r.info.seed, r.info.nfe], [3, 'euler', 11, 2]);
+  const want = manual(m, img, 11, 400, false);
+  assert.ok(maxAbsDiff(r.image, want) < 1e-5, `max diff ${maxAbsDiff(r.image, want)}`);
+  want.dispose();
+  r.image.dispose();
+  assert.equal(liveTensors(), live, 'no tensors leak');
+  up.dispose();
+  disposeModel(m);
+});
+
+test('one Euler step with a live UNet: output = decode(x0 + v(0, x0; context))', async () => {
+  const m = loadModel(livePath);
+  const up = await Upsampler.load({ model: livePath });
+  const r = await up.upsampleImage(img, { seed: 3, steps: 2, noiseStep: 250 });
+  const want = manual(m, img, 3, 250, true);
+  const zero = manual(m, img, 3, 250, false);
+  assert.ok(maxAbsDiff(r.image, want) < 1e-5, `max diff ${maxAbsDiff(r.image, want)}`);
+  assert.ok(maxAbsDiff(r.image, zero) > 1e-2, 'the field moved the latent');
+  for (const t of [r.image, want, zero]) t.dispose();
+  up.dispose();
+  disposeModel(m);
+});
+
+test('entry points: path = tensor, batch item = single, same seed equal, other seed differs', async () => {
+  const up = await Upsampler.load({ model: livePath });
+  const p = join(dir, 'in.png');
+  await writeImage(p, img);
+  const { readImage } = await import('../../src/data/index.js');
+  const decoded = await readImage(p);
+  const a = await up.upsampleImage(p, { seed: 1 });
+  const b = await up.upsampleImage(decoded, { seed: 1 });
+  assert.equal(maxAbsDiff(a.image, b.image), 0);
+  const batch = await up.upsampleBatch([img, decoded], { seed: 1 });
+  assert.equal(batch.length, 2);
+  assert.equal(maxAbsDiff(batch[1].image, b.image), 0);
+  const again = await up.upsampleImage(img, { seed: 1 });
+  assert.equal(maxAbsDiff(again.image, batch[0].image), 0, 'reproducible');
+  const other = await up.upsampleImage(img, { seed: 2 });
+  assert.ok(maxAbsDiff(other.image, again.image) > 1e-3, 'another seed, other noise');
+  for (const r of [a, b, ...batch, again, other]) r.image.dispose();
+  decoded.dispose();
+  up.dispose();
+});
+
+test('odd sizes are padded and cropped back; LSU models; 4-D input accepted; bad input shapes rejected', async () => {
+  const up = await Upsampler.load({ model: livePath });
+  const odd = tidy(() => img.narrow(1, 0, 15).narrow(2, 0, 13));
+  const r = await up.upsampleImage(odd, { seed: 0 });
+  assert.deepEqual(r.image.shape, [3, 30, 26]);
+  assert.ok(r.image.abs().max().item() <= 1);
+  const r4 = await up.upsampleImage(tidy(() => odd.unsqueeze(0)), { seed: 0 });
+  assert.equal(maxAbsDiff(r4.image, r.image), 0);
+  const lsu = await Upsampler.load({ model: lsuPath });
+  const rl = await lsu.upsampleImage(img, { seed: 0 });
+  assert.deepEqual(rl.image.shape, [3, 32, 32]);
+  await assert.rejects(up.upsampleImage(tidy(() => rand([4, 8, 8]))), (e: Error) => e instanceof PipelineError && /\[3, H, W\]/.test(e.message));
+  await assert.rejects(up.upsampleImage(img, { steps: 1 }), /steps must be an integer ≥ 2/);
+  await assert.rejects(up.upsampleImage(img, { solver: 'rk5' as never }), /unknown solver 'rk5'/);
+  for (const t of [odd, r.image, r4.image, rl.image]) t.dispose();
+  up.dispose();
+  lsu.dispose();
+});
+
+test('latent entry: tensor, .npy and .safetensors, scaled and unscaled agree; = the image path on the decoded latent', async () => {
+  const m = loadModel(livePath);
+  const up = await Upsampler.load({ model: livePath });
+  manualSeed(9);
+  const z = tidy(() => randn([1, 4, 4, 4]).mul(0.5)); // a scaled latent of a 16×16 image (VAE ×4)
+  const s = m.flow.scaleFactor;
+  const r1 = await up.upsampleLatent({ latent: z, scaled: true }, { seed: 4 });
+  const zu = tidy(() => z.div(s));
+  const r2 = await up.upsampleLatent({ latent: zu, scaled: false }, { seed: 4 });
+  assert.ok(maxAbsDiff(r1.image, r2.image) < 1e-5);
+  writeFileSync(join(dir, 'z.npy'), npyBytes(zu.toFloat32Array(), [4, 4, 4]));
+  const r3 = await up.upsampleLatent(join(dir, 'z.npy'), { seed: 4, scaled: false });
+  writeSafetensors(join(dir, 'z.safetensors'), { latent: z }, { scaled: 'true' });
+  const r4 = await up.upsampleLatent(join(dir, 'z.safetensors'), { seed: 4 });
+  assert.equal(maxAbsDiff(r3.image, r2.image), 0);
+  assert.equal(maxAbsDiff(r4.image, r1.image), 0);
+  const decoded = noGrad(() => tidy(() => m.vae.decode(z.div(s)).clamp(-1, 1).squeeze(0)));
+  const viaImage = await up.upsampleImage(decoded, { seed: 4 });
+  assert.equal(maxAbsDiff(viaImage.image, r1.image), 0);
+  assert.deepEqual(r1.image.shape, [3, 32, 32]);
+  await assert.rejects(up.upsampleLatent(tidy(() => randn([1, 3, 4, 4]))), /latent must be \[4, h, w\]/);
+  for (const t of [z, zu, decoded, r1.image, r2.image, r3.image, r4.image, viaImage.image]) t.dispose();
+  up.dispose();
+  disposeModel(m);
+});
+
+test('cascades: scale 4 = two passes (4× size); a two-stage list equals it; bad scales are refused', async () => {
+  const up = await Upsampler.load({ model: livePath });
+  const r = await up.upsampleImage(img, { seed: 6, scale: 4 });
+  assert.deepEqual(r.image.shape, [3, 64, 64]);
+  assert.deepEqual([r.info.scale, r.info.passes, r.info.nfe], [4, 2, 4]);
+  const cascade = await Upsampler.load({ model: [livePath, livePath] });
+  const rc = await cascade.upsampleImage(img, { seed: 6 });
+  assert.equal(maxAbsDiff(rc.image, r.image), 0);
+  await assert.rejects(up.upsampleImage(img, { scale: 3 }), /scale 3 is not a power of the model's factor 2/);
+  await assert.rejects(cascade.upsampleImage(img, { scale: 8 }), /does not match the cascade's stages/);
+  r.image.dispose();
+  rc.image.dispose();
+  up.dispose();
+  cascade.dispose();
+});
+
+test('tiling: a tile covering the image is exactly untiled; real tiles stay within the measured tolerance', async () => {
+  const up = await Upsampler.load({ model: livePath });
+  const big = tidy(() => F.interpolate(img.unsqueeze(0), { size: [32, 32], mode: 'bilinear', alignCorners: false }).squeeze(0));
+  const full1 = await up.upsampleImage(big, { seed: 2 });
+  const cover = await up.upsampleImage(big, { seed: 2, tileSize: 64 });
+  assert.equal(cover.info.tiles, 1);
+  assert.equal(maxAbsDiff(cover.image, full1.image), 0);
+  // 64² output = 16² latent; 48 px tiles (12 latent) with 16 px overlap: 4 tiles per stage.
+  const tiled = await up.upsampleImage(big, { seed: 2, tileSize: 48, tileOverlap: 16 });
+  assert.equal(tiled.info.tiles, 4);
+  const mean = tidy(() => tiled.image.sub(full1.image).abs().mean().item());
+  // Measured 0.076 (images in [−1, 1]) on these random models: GroupNorm statistics per tile and zero padding at
+  // tile edges change every stage. Bound: 2× the measurement.
+  assert.ok(mean < 0.15, `mean |tiled − untiled| ${mean}`);
+  assert.ok(mean > 0, 'tiles really differ from the whole image (receptive field)');
+  for (const t of [big, full1.image, cover.image, tiled.image]) t.dispose();
+  up.dispose();
+});
+
+test('tiled stages vs untiled (encode, flow, decode): errors shrink with larger tiles, within the stated bounds', async () => {
+  const m = loadModel(livePath);
+  manualSeed(3);
+  const x = tidy(() => F.interpolate(rand([1, 3, 8, 8]), { size: [64, 64], mode: 'bicubic', alignCorners: false }).mul(2).sub(1).clamp(-1, 1));
+  const ctx = (tile: number | null, overlap?: number) => ({ tile, overlap, pass: 0, passes: 1 });
+  const flowOpts = () => ({ steps: 3, solver: 'euler' as const, noiseStep: 400, generator: new Generator(1) });
+  const z = await encodeTiled(m, x, ctx(null));
+  const d = await decodeTiled(m, z, ctx(null));
+  const f = await flowTiled(m, z, flowOpts(), ctx(null));
+  const mad = (a: Tensor, b: Tensor) => tidy(() => a.sub(b).abs().mean().item());
+  const errs: Record<number, number[]> = {};
+  for (const tile of [8, 12]) {
+    const z2 = await encodeTiled(m, x, ctx(tile, 4));
+    const d2 = await decodeTiled(m, z, ctx(tile, 4));
+    const f2 = await flowTiled(m, z, flowOpts(), ctx(tile, 4));
+    errs[tile] = [mad(z2, z), mad(d2, d), mad(f2.latent, f.latent)];
+    for (const t of [z2, d2, f2.latent]) t.dispose();
+  }
+  // Measured (16² latent, overlap 4): tile 12 → encode 0.014, decode 0.13–0.14, flow 0.085 (ranges ±0.5, ±2.5, ±2.4);
+  // tile 8 → 0.028, 0.29, 0.15. Bounds: 2× the tile-12 measurements.
+  const [enc, dec, flw] = errs[12];
+  assert.ok(enc < 0.03 && dec < 0.3 && flw < 0.17, JSON.stringify(errs));
+  for (let i = 0; i < 3; i++) assert.ok(errs[12][i] < errs[8][i], `stage ${i}: larger tiles are closer (${JSON.stringify(errs)})`);
+  for (const t of [x, z, d, f.latent]) t.dispose();
+  disposeModel(m);
+});
+
+test('AbortSignal stops a run during the flow; progress reports every stage; nothing leaks', async () => {
+  const up = await Upsampler.load({ model: livePath });
+  const live = liveTensors();
+  const seen: string[] = [];
+  const c = new AbortController();
+  await assert.rejects(
+    up.upsampleImage(img, { seed: 0, steps: 20, signal: c.signal, onProgress: (stage, step) => { seen.push(`${stage}:${step}`); if (stage === 'flow' && step === 2) c.abort(); } }),
+    (e: Error) => e instanceof AbortError,
+  );
+  assert.deepEqual(seen, ['encode:1', 'flow:1', 'flow:2']);
+  assert.equal(liveTensors(), live, 'an aborted run frees its tensors');
+  const all: string[] = [];
+  const r = await up.upsampleImage(img, { steps: 3, tileSize: 16, tileOverlap: 4, onProgress: (stage, step, total) => all.push(`${stage}:${step}/${total}`) });
+  assert.deepEqual(all.filter((s) => s.startsWith('flow')), ['flow:1/2', 'flow:2/2']);
+  const n = r.info.tiles;
+  assert.ok(n > 1 && all.includes(`encode:${n}/${n}`) && all.includes(`decode:${n}/${n}`), all.join(' '));
+  r.image.dispose();
+  const pre = new AbortController();
+  pre.abort();
+  await assert.rejects(up.upsampleImage(img, { signal: pre.signal }), AbortError);
+  assert.equal(liveTensors(), live);
+  up.dispose();
+});
+
+test('no model and no bundled default: a clear error saying how to pass one', async () => {
+  const prev = process.env.FMBOOST_DEFAULT_MODEL;
+  process.env.FMBOOST_DEFAULT_MODEL = join(dir, 'missing', 'fmboost-default.safetensors');
+  try {
+    await assert.rejects(Upsampler.load(), (e: Error) => e instanceof DefaultModelMissingError && /not installed/.test(e.message) && /--model PATH/.test(e.message) && e.message.includes('missing'));
+  } finally {
+    if (prev === undefined) delete process.env.FMBOOST_DEFAULT_MODEL;
+    else process.env.FMBOOST_DEFAULT_MODEL = prev;
+  }
+});
