@@ -1,0 +1,88 @@
+// `fmboost upsample` as a subprocess: outputs with metadata, --compare, directories, bad inputs skipped with
+// exit 1, latents, jpg sidecars, and the error when the default model is missing.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { F, manualSeed, rand, randn, tidy } from '../../src/tensor/index.js';
+import { writeImage, readImage, readImageText, probeImage } from '../../src/data/index.js';
+import { Upsampler } from '../../src/index.js';
+import { npyBytes } from '../../src/pipeline/index.js';
+import { ROOT, maxAbsDiff } from '../helpers.js';
+import { tmpDir, writeTinyBundle } from './tiny.js';
+
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+let dir: string, cleanup: () => void, model: string;
+
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [CLI, 'upsample', ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, ...env } });
+
+before(async () => {
+  ({ dir, cleanup } = tmpDir('fmboost-cli-'));
+  model = writeTinyBundle(join(dir, 'tiny.safetensors'), { steps: 3 }, 1, 'tiny-cli');
+  manualSeed(2);
+  const a = tidy(() => F.interpolate(rand([1, 3, 4, 4]), { size: [16, 20], mode: 'bilinear', alignCorners: false }).mul(2).sub(1).squeeze(0));
+  await writeImage(join(dir, 'a.png'), a);
+  mkdirSync(join(dir, 'folder'));
+  await writeImage(join(dir, 'folder', 'b.jpg'), a);
+  writeFileSync(join(dir, 'folder', 'notes.txt'), 'ignored');
+  writeFileSync(join(dir, 'corrupt.png'), 'this is not a png');
+  a.dispose();
+});
+after(() => cleanup());
+
+test('upsample: files and directories, PNG metadata, --compare; bad inputs reported, others done, exit 1', async () => {
+  const p = run(['a.png', 'folder', 'missing.png', 'corrupt.png', '--model', model, '--out', 'out', '--seed', '5', '--steps', '3', '--compare']);
+  assert.equal(p.status, 1, p.stderr);
+  assert.match(p.stderr, /missing\.png: .*ENOENT/);
+  assert.match(p.stderr, /corrupt\.png: .*unsupported image format/);
+  assert.match(p.stderr, /2 of 4 input\(s\) failed/);
+  const out = join(dir, 'out', 'a_x2.png');
+  assert.ok(existsSync(out));
+  assert.ok(existsSync(join(dir, 'out', 'b_x2.png')), 'the folder\'s image was processed');
+  const meta = await readImageText(out);
+  assert.equal(meta['fmboost:model'], 'tiny-cli');
+  assert.equal(meta['fmboost:steps'], '3');
+  assert.equal(meta['fmboost:solver'], 'euler');
+  assert.equal(meta['fmboost:seed'], '5');
+  assert.equal(meta['fmboost:scale'], '2');
+  assert.deepEqual(await probeImage(out).then((s) => [s.width, s.height]), [40, 32]);
+  // Side by side: bicubic | 4 px gap | ours.
+  const cmp = await probeImage(join(dir, 'out', 'a_x2_compare.png'));
+  assert.deepEqual([cmp.width, cmp.height], [84, 32]);
+  // The file holds what the library computes (up to 8-bit rounding: 1/127.5).
+  const up = await Upsampler.load({ model });
+  const input = await readImage(join(dir, 'a.png'));
+  const r = await up.upsampleImage(input, { seed: 5, steps: 3 });
+  const written = await readImage(out);
+  assert.ok(maxAbsDiff(written, r.image) <= 1 / 127.5 + 1e-6);
+  for (const t of [input, r.image, written]) t.dispose();
+  up.dispose();
+});
+
+test('upsample: --format jpg writes a JSON sidecar; --scale 4; latents (.npy, unscaled)', () => {
+  const p = run(['a.png', '--model', model, '--out', 'out4', '--scale', '4', '--format', 'jpg', '--quiet']);
+  assert.equal(p.status, 0, p.stderr);
+  assert.equal(p.stderr, '', '--quiet prints nothing on success');
+  assert.ok(existsSync(join(dir, 'out4', 'a_x4.jpg')));
+  const side = JSON.parse(readFileSync(join(dir, 'out4', 'a_x4.jpg.json'), 'utf8'));
+  assert.equal(side['fmboost:scale'], '4');
+  const z = randn([4, 4, 5]);
+  writeFileSync(join(dir, 'z.npy'), npyBytes(z.toFloat32Array(), [4, 4, 5]));
+  z.dispose();
+  const q = run(['z.npy', '--model', model, '--out', 'outz', '--latent-unscaled']);
+  assert.equal(q.status, 0, q.stderr);
+  assert.ok(existsSync(join(dir, 'outz', 'z_x2.png')));
+  const bad = run(['a.png', '--model', model, '--format', 'gif']);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--format must be png, jpg or webp/);
+});
+
+test('upsample without --model and without the bundled default: exit 1 and how to pass a model', () => {
+  const p = run(['a.png'], { FMBOOST_DEFAULT_MODEL: join(dir, 'no-such-default.safetensors') });
+  assert.equal(p.status, 1);
+  assert.match(p.stderr, /DefaultModelMissingError: the bundled default model is not installed/);
+  assert.match(p.stderr, /--model PATH/);
+  assert.ok(!existsSync(join(dir, 'upscaled', 'a_x2.png')));
+});
