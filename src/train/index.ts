@@ -16,3 +16,5 @@ export { createLoggers, type LoggerSettings } from './log/create.js';
 export { crc32, crc32c, maskedCrc32c } from './log/crc.js';
 export { encodePng, PngError, type RgbImage } from './png.js';
 export { plotLines, lossCurvePng, metricCurvePng, niceTicks, type Series, type PlotOptions, type PlotLayout } from './plot.js';
+export { Trainer, TrainingDivergedError, TrainerSetupError, deriveSeed, type TrainerOptions, type TrainResult } from './trainer.js';
+export { precomputeLatents, PrecomputeError, type PrecomputeOptions, type PrecomputeResult } from './precompute.js';

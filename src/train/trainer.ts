@@ -473,6 +473,8 @@ export class Trainer {
     if (plot || existsSync(join(this.expDir, 'metrics.csv'))) this.writeLossPlot();
     if (this.loader) await this.loader.close();
     this.ema?.dispose();
+    this.optimizer?.zeroGrad();
+    this.optimizer?.dispose();
     this.task?.dispose();
   }
 }
