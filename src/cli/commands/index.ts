@@ -5,6 +5,7 @@ import { register as parity } from './parity.js';
 import { register as train } from './train.js';
 import { register as precompute } from './precompute.js';
 import { register as convert } from './convert.js';
+import { register as serve } from './serve.js';
 import { register as upsample } from './upsample.js';
 
-export const COMMANDS: ((program: Command) => void)[] = [info, parity, upsample, train, precompute, convert];
+export const COMMANDS: ((program: Command) => void)[] = [info, parity, upsample, train, precompute, convert, serve];

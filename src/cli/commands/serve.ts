@@ -1,0 +1,74 @@
+// `fmboost serve`: the HTTP service and web page (src/serve). Inference runs in worker threads, one per
+// concurrent job, each with its own copy of the model; the server itself stays responsive.
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ServeApp, SERVE_DEFAULTS } from '../../serve/server.js';
+import { WorkerPool } from '../../serve/worker_pool.js';
+
+function integer(name: string, min: number) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer ≥ ${min}, got '${v}'`);
+    return x;
+  };
+}
+
+function positive(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (!(x > 0) || !Number.isFinite(x)) throw new Error(`--${name} must be a positive number, got '${v}'`);
+    return x;
+  };
+}
+
+interface ServeCliOptions {
+  host: string;
+  port: number;
+  model?: string;
+  concurrency: number;
+  queueLimit: number;
+  maxUploadMb: number;
+  maxPixels: number;
+  workdir?: string;
+  threads?: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('run the upscaling HTTP service and its web page (POST /api/upscale, GET /api/jobs/:id[/events|/result], /healthz, /metrics)')
+    .option('--host <addr>', 'address to listen on (loopback by default; use 0.0.0.0 to expose it)', '127.0.0.1')
+    .option('--port <n>', 'TCP port (0 = any free port)', integer('port', 0), 8080)
+    .option('--model <path>', 'model bundle (.safetensors) or training checkpoint (default: the bundled model)')
+    .option('--concurrency <n>', 'jobs running at once (one worker thread each)', integer('concurrency', 1), SERVE_DEFAULTS.concurrency)
+    .option('--queue-limit <n>', 'jobs allowed to wait; more are refused with 429', integer('queue-limit', 0), SERVE_DEFAULTS.queueLimit)
+    .option('--max-upload-mb <mb>', 'largest request body in MiB (413 above)', positive('max-upload-mb'), SERVE_DEFAULTS.maxUploadBytes / 2 ** 20)
+    .option('--max-pixels <n>', 'largest input image, width × height, checked before decoding (422 above)', integer('max-pixels', 1), SERVE_DEFAULTS.maxPixels)
+    .option('--workdir <dir>', 'keep results as files in this folder (default: in memory); removed on exit')
+    .option('--threads <n>', 'libtorch threads per worker (default: cores / concurrency)', integer('threads', 1))
+    .action(async (o: ServeCliOptions) => {
+      const threads = o.threads ?? Math.max(1, Math.floor(availableParallelism() / o.concurrency));
+      const pool = new WorkerPool({ size: o.concurrency, model: o.model && resolve(o.model), threads, maxPixels: o.maxPixels });
+      try {
+        await pool.ready();
+      } catch (e) {
+        await pool.close();
+        throw e;
+      }
+      const app = new ServeApp({
+        upscaler: pool, concurrency: o.concurrency, queueLimit: o.queueLimit, maxUploadBytes: Math.floor(o.maxUploadMb * 2 ** 20),
+        maxPixels: o.maxPixels, workdir: o.workdir && resolve(o.workdir),
+      });
+      const addr = await app.listen(o.port, o.host);
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      // one parseable line: tests and scripts read the port from it
+      console.log(`fmboost serve: listening on http://${host}:${addr.port}/ (concurrency ${o.concurrency}, queue limit ${o.queueLimit}, ${threads} thread(s) per worker)`);
+      const stop = (sig: string) => {
+        console.log(`fmboost serve: ${sig}, shutting down`);
+        app.close().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,72 @@
+// Upscale options as they arrive over HTTP (query string or form fields, all strings), validated
+// into a typed object. Unknown names are rejected (400) so a typo never silently runs the defaults.
+import { nearest } from '../train/config/schema.js';
+import { HttpError } from './errors.js';
+
+/** The solvers a client may ask for (the names of src/flow/solvers SOLVERS). */
+export const SERVE_SOLVERS = ['euler', 'midpoint', 'heun', 'heun2', 'heun3', 'rk4', 'rk4_classic', 'dopri5'] as const;
+export type ServeSolver = (typeof SERVE_SOLVERS)[number];
+
+/** Options of one upscale job; absent fields take the pipeline's defaults. */
+export interface JobOptions {
+  steps?: number;
+  solver?: ServeSolver;
+  scale?: number;
+  seed?: number;
+  noiseStep?: number;
+}
+
+/** Limits on what a client may ask for (the server's cost guard). */
+export interface OptionLimits {
+  maxSteps: number;
+  /** Scales the loaded model supports; undefined accepts any scale in (1, 8]. */
+  scales?: readonly number[];
+}
+
+export const DEFAULT_OPTION_LIMITS: OptionLimits = { maxSteps: 200 };
+
+/** Wire names (snake_case, like the reference's CLI) → JobOptions fields. */
+const FIELDS = { steps: 'steps', solver: 'solver', scale: 'scale', seed: 'seed', noise_step: 'noiseStep' } as const;
+export const OPTION_NAMES = Object.keys(FIELDS);
+
+function int(name: string, v: string, lo: number, hi: number): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < lo || n > hi) throw new HttpError(400, `option ${name} must be an integer in [${lo}, ${hi}], got '${v}'`);
+  return n;
+}
+
+/** Parses string fields; empty strings count as absent (an empty form field). Throws HttpError(400). */
+export function parseJobOptions(fields: Iterable<[string, string]>, limits: OptionLimits = DEFAULT_OPTION_LIMITS): JobOptions {
+  const out: JobOptions = {};
+  const unknown: string[] = [];
+  const seen = new Set<string>();
+  for (const [name, raw] of fields) {
+    if (!Object.prototype.hasOwnProperty.call(FIELDS, name)) { unknown.push(name); continue; }
+    if (seen.has(name)) throw new HttpError(400, `option ${name} given more than once`);
+    seen.add(name);
+    const v = raw.trim();
+    if (v === '') continue;
+    switch (name as keyof typeof FIELDS) {
+      case 'steps': out.steps = int(name, v, 1, limits.maxSteps); break;
+      case 'seed': out.seed = int(name, v, 0, Number.MAX_SAFE_INTEGER); break;
+      case 'noise_step': out.noiseStep = int(name, v, 0, 999); break;
+      case 'solver':
+        if (!(SERVE_SOLVERS as readonly string[]).includes(v)) throw new HttpError(400, `option solver must be one of ${SERVE_SOLVERS.join(', ')}, got '${v}'`);
+        out.solver = v as ServeSolver;
+        break;
+      case 'scale': {
+        const s = Number(v);
+        if (limits.scales) {
+          if (!limits.scales.includes(s)) throw new HttpError(400, `option scale must be one of ${limits.scales.join(', ')} for this model, got '${v}'`);
+        } else if (!Number.isFinite(s) || s <= 1 || s > 8) throw new HttpError(400, `option scale must be a number in (1, 8], got '${v}'`);
+        out.scale = s;
+        break;
+      }
+    }
+  }
+  if (unknown.length) {
+    const parts = unknown.map((u) => { const n = nearest(u, OPTION_NAMES); return n ? `'${u}' (did you mean '${n}'?)` : `'${u}'`; });
+    throw new HttpError(400, `unknown option${unknown.length > 1 ? 's' : ''} ${parts.join(', ')}; valid options: ${OPTION_NAMES.join(', ')}`);
+  }
+  return out;
+}

@@ -1,0 +1,61 @@
+// Worker thread that runs the real Upsampler, so inference never blocks the server's event loop
+// (health checks, uploads and progress streams keep flowing). One job at a time per worker; the
+// native addon is context-aware, so each worker loads its own copy of the weights.
+import { parentPort, workerData } from 'node:worker_threads';
+import { Upsampler } from '../pipeline/index.js';
+import { readImage, encodeTensorImage } from '../data/image.js';
+import { setNumThreads } from '../tensor/index.js';
+import type { FromWorker, ToWorker, WorkerConfig } from './worker_protocol.js';
+
+const cfg = workerData as WorkerConfig;
+const port = parentPort!;
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+const running = new Map<number, AbortController>();
+
+async function main(): Promise<void> {
+  if (cfg.threads) setNumThreads(cfg.threads);
+  let up: Upsampler;
+  try {
+    up = await Upsampler.load({ model: cfg.model, threads: cfg.threads });
+  } catch (e) {
+    post({ type: 'load-error', message: (e as Error).message });
+    return;
+  }
+  post({ type: 'ready' });
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'cancel') running.get(m.id)?.abort();
+    else if (m.type === 'close') { up.dispose(); port.close(); }
+    else if (m.type === 'run') void run(up, m);
+  });
+}
+
+async function run(up: Upsampler, m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
+  const ac = new AbortController();
+  running.set(m.id, ac);
+  let input: Awaited<ReturnType<typeof readImage>> | undefined;
+  try {
+    input = await readImage(Buffer.from(m.image), { maxPixels: cfg.maxPixels, name: m.name });
+    const { image, info } = await up.upsampleImage(input, {
+      ...m.options,
+      signal: ac.signal,
+      onProgress: (stage, step, total) => post({ type: 'progress', id: m.id, stage, step, total }),
+    });
+    const [height, width] = image.shape.slice(-2);
+    let png: Buffer;
+    try {
+      png = await encodeTensorImage(image, { format: 'png', name: m.name, metadata: { fmboost: JSON.stringify(info) } });
+    } finally {
+      image.dispose();
+    }
+    const ab = png.buffer.slice(png.byteOffset, png.byteOffset + png.length) as ArrayBuffer;
+    post({ type: 'done', id: m.id, png: ab, width, height, info: { ...info } }, [ab]);
+  } catch (e) {
+    const err = e as Error;
+    post({ type: 'error', id: m.id, name: err?.name ?? 'Error', message: err?.message ?? String(e), aborted: ac.signal.aborted });
+  } finally {
+    input?.dispose();
+    running.delete(m.id);
+  }
+}
+
+void main();

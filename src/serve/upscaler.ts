@@ -1,0 +1,26 @@
+// What the server needs from an upscaler. The server never calls the model directly: it is handed an
+// Upscaler (the worker pool in production, a fake in unit tests), so HTTP handling is testable alone.
+import type { JobOptions } from './options.js';
+import type { RunContext } from './queue.js';
+
+export interface UpscaleInput {
+  /** The uploaded file's bytes (already checked to be an image within the pixel limit). */
+  image: Buffer;
+  options: JobOptions;
+  /** Name for messages (the upload's file name). */
+  name: string;
+}
+
+export interface UpscaleOutput {
+  /** The result, PNG-encoded. */
+  png: Buffer;
+  width: number;
+  height: number;
+  /** What the run did (model, steps, solver, seconds, …). */
+  info: Record<string, unknown>;
+}
+
+export interface Upscaler {
+  upscale(input: UpscaleInput, ctx: RunContext): Promise<UpscaleOutput>;
+  close(): Promise<void>;
+}

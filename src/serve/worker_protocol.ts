@@ -1,0 +1,20 @@
+// Messages between the server and its upsampling worker threads.
+import type { JobOptions } from './options.js';
+
+export interface WorkerConfig {
+  model?: string | string[];
+  threads?: number;
+  maxPixels: number;
+}
+
+export type ToWorker =
+  | { type: 'run'; id: number; image: ArrayBuffer; options: JobOptions; name: string }
+  | { type: 'cancel'; id: number }
+  | { type: 'close' };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'load-error'; message: string }
+  | { type: 'progress'; id: number; stage: string; step: number; total: number }
+  | { type: 'done'; id: number; png: ArrayBuffer; width: number; height: number; info: Record<string, unknown> }
+  | { type: 'error'; id: number; name: string; message: string; aborted: boolean };
