@@ -15,7 +15,7 @@ export interface RowResult {
    * and back to back, so a burst of foreign load lands inside one pair instead of on one side.
    */
   ratio: number;
-  /** Median over all our calls / median over all torch calls (unpaired; sensitive to load bursts). */
+  /** Median over all our calls / median over all torch calls (unpaired, weighted by calls; sensitive to load bursts). */
   unpairedRatio: number;
   minMs: { ours: number; torch: number };
   oursGflops?: number;
@@ -111,8 +111,8 @@ export function markdown(rep: Report): string {
     `- environment (as inherited by both sides, not changed by the bench): ${env}`,
     `- timing: per row, a warm-up on each side (≥ ${p.warmupCalls} calls and ≥ ${p.warmupSec} s), then rounds alternating ours and torch ` +
       `(each round times single calls for ≥ ${p.roundSec} s), until each side has ≥ ${p.sideSec} s, ≥ ${p.minIters} calls and ≥ ${p.minRounds} rounds. ` +
-      '"ours ms"/"torch ms" = medians over all calls; "ours/torch" = median over rounds of each round\'s ours/torch (paired, so load bursts ' +
-      'land inside a pair; the target applies to it); "unpaired" = median ours ms / median torch ms; ' +
+      '"ours ms"/"torch ms" = median over rounds of the round\'s median call; "ours/torch" = median over rounds of each round\'s ours/torch ' +
+      '(paired, so load bursts land inside a pair; the target applies to it); "unpaired" = median over all our calls / median over all torch calls; ' +
       '"CPU ms/call" = process CPU time (all threads) per call; "page faults/call" = minor faults (memory the allocator got fresh from the OS); "others\' CPU" = share of all cores used by other processes during the row' +
       (rep.options.filter ? `; filter: \`${rep.options.filter}\`` : ''),
     `- load average (1/5/15 min) before → after: ${rep.load.before.map((x) => x.toFixed(2)).join('/')} → ${rep.load.after.map((x) => x.toFixed(2)).join('/')}` +

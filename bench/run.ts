@@ -97,6 +97,7 @@ async function runRow(row: BenchRow, torch: TorchBaseline, plan: TimingPlan): Pr
   const oursSamples: number[] = [];
   const torchSamples: number[] = [];
   const pairRatios: number[] = [];
+  const oursRounds: number[] = [], torchRounds: number[] = [];
   let oursFaults = 0, torchFaults = 0, oursCpu = 0, torchCpu = 0;
   const window = othersCpuShare([process.pid, torch.pid]);
   try {
@@ -115,6 +116,8 @@ async function runRow(row: BenchRow, torch: TorchBaseline, plan: TimingPlan): Pr
       torchFaults += t.faults;
       oursCpu += o.cpuMs;
       torchCpu += t.cpuMs;
+      oursRounds.push(median(o.samples));
+      torchRounds.push(median(t.samples));
       pairRatios.push(median(o.samples) / median(t.samples));
     }
   } finally {
@@ -124,14 +127,16 @@ async function runRow(row: BenchRow, torch: TorchBaseline, plan: TimingPlan): Pr
   const others = window.stop();
   const leaked = liveTensors() - live0;
   if (leaked > 0) console.warn(`bench: row '${row.name}' left ${leaked} live tensors`);
-  const om = median(oursSamples), tm = median(torchSamples);
+  // Each round counts once: under load a slow round holds few calls and a quiet one many, so a
+  // median over calls would weigh the two sides' rounds differently.
+  const om = median(oursRounds), tm = median(torchRounds);
   const res: RowResult = {
     name: row.name,
     group: row.group,
     oursMs: om,
     torchMs: tm,
     ratio: median(pairRatios),
-    unpairedRatio: om / tm,
+    unpairedRatio: median(oursSamples) / median(torchSamples),
     minMs: { ours: Math.min(...oursSamples), torch: Math.min(...torchSamples) },
     ...judge(row, om, median(pairRatios)),
     samples: { ours: oursSamples.length, torch: torchSamples.length, rounds: pairRatios.length },
