@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libtorch-dev libopenblas-dev; do
+# chromium: the web page test (tests/serve/browser.test.ts) drives it headless through playwright-core
+for pkg in libtorch-dev libopenblas-dev chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ -z "${LIBTORCH:-}" ] && [ ${#need[@]} -gt 0 ]; then

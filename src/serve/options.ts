@@ -47,9 +47,9 @@ export function parseJobOptions(fields: Iterable<[string, string]>, limits: Opti
     const v = raw.trim();
     if (v === '') continue;
     switch (name as keyof typeof FIELDS) {
-      case 'steps': out.steps = int(name, v, 1, limits.maxSteps); break;
+      case 'steps': out.steps = int(name, v, 2, limits.maxSteps); break; // grid points: ≥ 2
       case 'seed': out.seed = int(name, v, 0, Number.MAX_SAFE_INTEGER); break;
-      case 'noise_step': out.noiseStep = int(name, v, 0, 999); break;
+      case 'noise_step': out.noiseStep = int(name, v, -1, 999); break; // -1: no noise augmentation
       case 'solver':
         if (!(SERVE_SOLVERS as readonly string[]).includes(v)) throw new HttpError(400, `option solver must be one of ${SERVE_SOLVERS.join(', ')}, got '${v}'`);
         out.solver = v as ServeSolver;

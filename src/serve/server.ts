@@ -12,7 +12,7 @@ import { ImageDecodeError } from '../data/errors.js';
 import { HttpError } from './errors.js';
 import { readBody } from './body.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
-import { DEFAULT_OPTION_LIMITS, parseJobOptions, type JobOptions, type OptionLimits } from './options.js';
+import { DEFAULT_OPTION_LIMITS, OPTION_NAMES, SERVE_SOLVERS, parseJobOptions, type JobOptions, type OptionLimits } from './options.js';
 import { JobQueue, QueueFullError, type Job } from './queue.js';
 import { prometheusText } from './metrics.js';
 import type { UpscaleInput, UpscaleOutput, Upscaler } from './upscaler.js';
@@ -145,6 +145,7 @@ export class ServeApp {
     if (path === '/metrics') return this.only(method, ['GET'], () => this.send(res, 200, prometheusText({
       stats: this.queue.stats(), uptimeSeconds: (Date.now() - this.started) / 1000, jobSecondsSum: this.jobSeconds.sum, jobSecondsCount: this.jobSeconds.count,
     }), 'text/plain; version=0.0.4; charset=utf-8'));
+    if (path === '/api/info') return this.only(method, ['GET'], () => this.json(res, 200, this.info()));
     if (path === '/api/upscale') return this.only(method, ['POST'], () => this.upload(req, res, url));
     const m = /^\/api\/jobs\/([0-9a-f-]{36})(\/events|\/result)?$/.exec(path);
     if (m) {
@@ -185,7 +186,8 @@ export class ServeApp {
     } else {
       image = body;
     }
-    const options = parseJobOptions(fields, this.opts.limits);
+    const model = this.opts.upscaler.describe?.();
+    const options = parseJobOptions(fields, model?.scales.length ? { ...this.opts.limits, scales: model.scales } : this.opts.limits);
     if (!image || image.length === 0) throw new HttpError(400, 'no image in the request: send it as the multipart field "image" or as the raw body');
     let size: { width: number; height: number; format: string };
     try {
@@ -212,6 +214,16 @@ export class ServeApp {
     const base = `/api/jobs/${job.id}`;
     res.setHeader('Location', base);
     this.json(res, 202, { jobId: job.id, status: base, events: `${base}/events`, result: `${base}/result`, position: this.queue.position(job) });
+  }
+
+  /** What a client may ask for: the model, its scales and defaults, and the server's limits. */
+  private info(): Record<string, unknown> {
+    return {
+      model: this.opts.upscaler.describe?.() ?? null,
+      solvers: SERVE_SOLVERS,
+      options: OPTION_NAMES,
+      limits: { maxUploadBytes: this.opts.maxUploadBytes, maxPixels: this.opts.maxPixels, maxSteps: this.opts.limits.maxSteps, queueLimit: this.opts.queueLimit, concurrency: this.opts.concurrency },
+    };
   }
 
   private status(job: ServeJob): Record<string, unknown> {

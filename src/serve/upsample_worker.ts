@@ -21,7 +21,11 @@ async function main(): Promise<void> {
     post({ type: 'load-error', message: (e as Error).message });
     return;
   }
-  post({ type: 'ready' });
+  const first = up.stages[0].flow;
+  // one model applied k times gives factor^k; a cascade gives only the product of its stages
+  const scales = up.stages.length > 1 ? [up.stages.reduce((a, s) => a * s.flow.factor, 1)]
+    : first.factor > 1 ? [1, 2, 3].map((k) => first.factor ** k) : [];
+  post({ type: 'ready', model: { name: up.modelName, scales, defaults: { steps: first.steps, solver: first.solver, noiseStep: first.noiseStep } } });
   port.on('message', (m: ToWorker) => {
     if (m.type === 'cancel') running.get(m.id)?.abort();
     else if (m.type === 'close') { up.dispose(); port.close(); }

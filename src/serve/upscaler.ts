@@ -20,7 +20,17 @@ export interface UpscaleOutput {
   info: Record<string, unknown>;
 }
 
+/** What the loaded model offers (shown by GET /api/info and used to check the scale option). */
+export interface ModelDescription {
+  name: string;
+  /** Overall scales it can produce (powers of its factor; one value for a cascade). */
+  scales: number[];
+  defaults: { steps: number; solver: string; noiseStep: number };
+}
+
 export interface Upscaler {
   upscale(input: UpscaleInput, ctx: RunContext): Promise<UpscaleOutput>;
+  /** Known once the model is loaded; undefined for upscalers that cannot tell. */
+  describe?(): ModelDescription | undefined;
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@
 // the same protocol). Jobs go to an idle worker; a crashed worker fails its job and is replaced.
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker_protocol.js';
-import type { UpscaleInput, UpscaleOutput, Upscaler } from './upscaler.js';
+import type { ModelDescription, UpscaleInput, UpscaleOutput, Upscaler } from './upscaler.js';
 import type { RunContext } from './queue.js';
 
 export interface WorkerPoolOptions extends WorkerConfig {
@@ -32,6 +32,7 @@ export class WorkerPool implements Upscaler {
   private readonly waiters: ((s: Slot) => void)[] = [];
   private nextId = 1;
   private closing = false;
+  private model?: ModelDescription;
 
   constructor(private readonly opts: WorkerPoolOptions) {
     if (!(Number.isInteger(opts.size) && opts.size >= 1)) throw new RangeError(`worker pool size must be an integer ≥ 1, got ${opts.size}`);
@@ -49,7 +50,7 @@ export class WorkerPool implements Upscaler {
     const slot = { worker, reserved: false, loaded: false } as Slot;
     slot.ready = new Promise<void>((resolve, reject) => {
       const onMessage = (m: FromWorker) => {
-        if (m.type === 'ready') { slot.loaded = true; resolve(); }
+        if (m.type === 'ready') { slot.loaded = true; this.model = m.model; resolve(); }
         else if (m.type === 'load-error') reject(new UpscaleError(`cannot load the model: ${m.message}`));
         else this.onMessage(slot, m);
       };
@@ -105,6 +106,10 @@ export class WorkerPool implements Upscaler {
     const free = this.slots.find((s) => !s.reserved);
     if (free) { free.reserved = true; return Promise.resolve(free); }
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  describe(): ModelDescription | undefined {
+    return this.model;
   }
 
   async upscale(input: UpscaleInput, ctx: RunContext): Promise<UpscaleOutput> {

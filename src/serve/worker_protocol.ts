@@ -1,5 +1,6 @@
 // Messages between the server and its upsampling worker threads.
 import type { JobOptions } from './options.js';
+import type { ModelDescription } from './upscaler.js';
 
 export interface WorkerConfig {
   model?: string | string[];
@@ -13,7 +14,7 @@ export type ToWorker =
   | { type: 'close' };
 
 export type FromWorker =
-  | { type: 'ready' }
+  | { type: 'ready'; model: ModelDescription }
   | { type: 'load-error'; message: string }
   | { type: 'progress'; id: number; stage: string; step: number; total: number }
   | { type: 'done'; id: number; png: ArrayBuffer; width: number; height: number; info: Record<string, unknown> }

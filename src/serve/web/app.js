@@ -6,6 +6,7 @@ const progress = $('progress'), status = $('status'), error = $('error');
 const compareBox = $('compare-box'), compare = $('compare'), result = $('result'), before = $('before');
 const split = $('split'), download = $('download'), sizes = $('sizes');
 let chosen = null;
+let limits = null;
 let inputUrl = null;
 let stream = null;
 
@@ -14,6 +15,10 @@ function choose(f) {
   if (!f) return;
   if (!/^image\/(png|jpeg|webp)$/.test(f.type)) {
     error.textContent = `“${f.name}” is not a PNG, JPEG or WebP image.`;
+    return;
+  }
+  if (limits && f.size > limits.maxUploadBytes) {
+    error.textContent = `“${f.name}” is ${(f.size / 2 ** 20).toFixed(1)} MiB; this server accepts at most ${(limits.maxUploadBytes / 2 ** 20).toFixed(1)} MiB.`;
     return;
   }
   chosen = f;
@@ -25,6 +30,18 @@ function choose(f) {
   thumb.src = inputUrl;
   go.disabled = false;
 }
+
+// The model's scales and defaults, and the server's limits.
+fetch('/api/info').then((r) => r.json()).then((info) => {
+  limits = info.limits;
+  $('steps').max = String(info.limits.maxSteps);
+  const m = info.model;
+  if (!m) return;
+  const scale = $('scale');
+  if (m.scales.length) scale.replaceChildren(...m.scales.map((s, i) => new Option(`${s}×`, String(s), i === 0, i === 0)));
+  $('steps').value = String(m.defaults.steps);
+  if ([...$('solver').options].some((o) => o.value === m.defaults.solver)) $('solver').value = m.defaults.solver;
+}).catch(() => { /* the form still works with its built-in defaults */ });
 
 file.addEventListener('change', () => choose(file.files[0]));
 for (const ev of ['dragenter', 'dragover']) drop.addEventListener(ev, (e) => { e.preventDefault(); drop.classList.add('over'); });

@@ -1,0 +1,92 @@
+// The web page in headless Chromium (Debian's /usr/bin/chromium via playwright-core), against the server
+// with the REAL Upsampler in a worker: pick a file, press Upscale, wait for the result, check it is 2×.
+// Chromium is a test requirement (scripts/setup.sh installs it): without it this test FAILS, never skips.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { ServeApp } from '../../src/serve/server.js';
+import { WorkerPool } from '../../src/serve/worker_pool.js';
+import { gradientPng } from './fake_upscaler.js';
+import { tmpDir, writeTinyBundle } from '../pipeline/tiny.js';
+
+// Functions passed to page.evaluate run in the page; the Node build has no DOM types, so declare what they use.
+declare const document: { getElementById(id: string): any };
+
+const CHROMIUM = process.env.FMBOOST_CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOT = join(tmpdir(), 'fmboost-serve-page.png');
+
+const tmp = tmpDir('fmboost-serve-browser-');
+let app: ServeApp;
+let base: string;
+let browser: Browser | undefined;
+
+before(async () => {
+  const model = writeTinyBundle(join(tmp.dir, 'tiny.safetensors'), { steps: 3 }, 4, 'tiny-browser');
+  const pool = new WorkerPool({ size: 1, model, threads: 1, maxPixels: 1_000_000 });
+  await pool.ready();
+  app = new ServeApp({ upscaler: pool });
+  base = `http://127.0.0.1:${(await app.listen(0)).port}`;
+});
+
+after(async () => {
+  await browser?.close();
+  await app?.close();
+  tmp.cleanup();
+});
+
+test('page: upload, Upscale, progress, before/after and a 2× result', async () => {
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}: install it (apt-get install chromium, as scripts/setup.sh does) or set FMBOOST_CHROMIUM`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  }).catch((e: Error) => assert.fail(`cannot launch Chromium at ${CHROMIUM}: ${e.message}`));
+  const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+
+  await page.goto(base + '/');
+  assert.equal(await page.title(), 'fmboost — upscale an image');
+  assert.equal(await page.isDisabled('#go'), true, 'Upscale is disabled until a file is chosen');
+  // the scale list comes from /api/info (the tiny model is 2×: 2, 4, 8)
+  await page.waitForFunction(() => document.getElementById('scale').options.length === 3);
+
+  const W = 40, H = 28;
+  await page.setInputFiles('#file', { name: 'gradient.png', mimeType: 'image/png', buffer: await gradientPng(W, H) });
+  await page.fill('#steps', '4');
+  assert.equal(await page.isDisabled('#go'), false);
+  await page.click('#go');
+
+  // the result image is loaded and the comparison shown
+  await page.waitForFunction(() => {
+    const img = document.getElementById('result');
+    return img.complete && img.naturalWidth > 0 && !document.getElementById('compare-box').hidden;
+  }, undefined, { timeout: 30_000 });
+  const r = await page.evaluate(() => {
+    const img = document.getElementById('result');
+    const dl = document.getElementById('download');
+    return { w: img.naturalWidth, h: img.naturalHeight, href: dl.getAttribute('href'), name: dl.download, status: document.getElementById('status').textContent,
+      error: document.getElementById('error').textContent, sizes: document.getElementById('sizes').textContent };
+  });
+  assert.deepEqual([r.w, r.h], [2 * W, 2 * H], 'the result is 2× the input');
+  assert.match(r.href!, /^\/api\/jobs\/[0-9a-f-]{36}\/result/);
+  assert.equal(r.name, 'gradient_x2.png');
+  assert.match(r.status!, /^Done in \d+\.\d s\.$/);
+  assert.equal(r.error, '');
+  assert.equal(r.sizes, `${W}×${H} → ${2 * W}×${2 * H}`);
+
+  // the divider follows the slider
+  await page.fill('#split', '25');
+  assert.equal(await page.evaluate(() => document.getElementById('compare').style.getPropertyValue('--split')), '25%');
+
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  assert.deepEqual(problems, []);
+
+  // a non-image chosen in the page is refused before upload, with a message
+  await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+  assert.match((await page.textContent('#error'))!, /not a PNG, JPEG or WebP image/);
+});
