@@ -4,11 +4,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { models, noGrad, tidy, liveTensors, readSafetensors, readSafetensorsHeader, type Tensor } from '../../src/index.js';
-import { ROOT, maxAbsDiff } from '../helpers.js';
+import { saveCheckpoint } from '../../src/train/index.js';
+import { ROOT, PARITY_DIR, maxAbsDiff } from '../helpers.js';
 
 const DIR = join(ROOT, 'tests', 'fixtures', 'models', 'ckpt');
 const G = readSafetensors(join(DIR, 'goldens.safetensors')).tensors;
@@ -80,6 +81,13 @@ test('plain LDM state dict (sd_ae.ckpt layout): config inferred from the shapes,
   assert.equal(liveTensors(), live, 'loading leaves no tensors behind');
 });
 
+test("the config inferred from SD's VAE key shapes (reference state_dict listing) is SD's KL-f8 config", () => {
+  const ref = JSON.parse(readFileSync(join(PARITY_DIR, 'vae_sd_state_dict.json'), 'utf8')) as { keys: Record<string, number[]> };
+  // inferVaeConfig reads only shapes and key presence.
+  const shapes = new Map(Object.entries(ref.keys).map(([k, shape]) => [k, { shape } as unknown as Tensor]));
+  assert.deepEqual(models.resolveVAEConfig(models.inferVaeConfig(shapes)), models.SD_VAE_DEFAULTS);
+});
+
 test('whole LDM checkpoint: only the first_stage_model.* keys are taken', () => {
   const w = models.readVaeWeights(join(DIR, 'vae_ldm_full.ckpt'), VAE_OPTS);
   assert.equal(w.format, 'ldm-checkpoint');
@@ -124,6 +132,26 @@ test('Lightning checkpoint: EMA UNet by default, online on request, config from 
   checkUnet(explicitEma, 'unet.out_ema', 'weights: ema');
   explicitEma.dispose();
   assert.equal(liveTensors(), live);
+});
+
+test('fmboost training checkpoint (model.* / ema.*, config in metadata): EMA by default, online on request', () => {
+  const path = join(DIR, 'unet_lightning.ckpt');
+  const online = models.readUnetWeights(path, { weights: 'online' });
+  const ema = models.readUnetWeights(path, { weights: 'ema' });
+  const out = join(TMP, 'train_ckpt.safetensors');
+  saveCheckpoint(out, { step: 7, model: online.stateDict, ema: ema.stateDict, config: { model: { unet: models.configForMetadata('unet', online.config) as never } } });
+  for (const w of [online, ema]) for (const t of w.stateDict.values()) t.dispose();
+  const r = models.readUnetWeights(out);
+  assert.equal(r.format, 'fmboost-checkpoint');
+  assert.equal(r.weights, 'ema');
+  assert.equal(r.configSource, 'file');
+  const net = models.buildUnet(r, out);
+  checkUnet(net, 'unet.out_ema', 'training checkpoint, default');
+  net.dispose();
+  const net2 = models.loadUnet(out, { weights: 'online' });
+  checkUnet(net2, 'unet.out_online', 'training checkpoint, online');
+  net2.dispose();
+  assert.throws(() => models.loadVae(out), /training checkpoints hold the UNet/);
 });
 
 test('Lightning checkpoint: its VAE (first_stage.*) loads too', () => {
