@@ -215,6 +215,7 @@ export function loadTrainingCheckpoint(path: string, opts: CheckpointLoadOptions
   const md = readSafetensorsHeader(path).metadata;
   if (md.format !== CHECKPOINT_FORMAT) throw new ModelLoadError(path, `not an fmboost training checkpoint (metadata format ${JSON.stringify(md.format)})`);
   const cfg = parseJson(path, 'config', md.config);
+  if (cfg.mode !== undefined && cfg.mode !== 'flow') throw new ModelLoadError(path, `a training checkpoint of mode ${JSON.stringify(cfg.mode)}, not of a flow model (an autoencoder checkpoint can be the VAE: --vae ${path})`);
   const model = obj(cfg.model), data = obj(cfg.data), val = obj(obj(cfg.train).val);
   const unetCfg = Object.fromEntries(Object.entries(obj(model.unet)).map(([k, v]) => [camel(k), v]));
   const vaeOpts = obj(model.vae), flowOpts = obj(model.flow);
@@ -255,19 +256,39 @@ export function loadTrainingCheckpoint(path: string, opts: CheckpointLoadOptions
     const prefix = hasEma && !opts.online ? 'ema.' : 'model.';
     const { tensors } = readSafetensors(path, { keys: (k) => k.startsWith(prefix) });
     const unet = new Map([...tensors].map(([k, t]) => [k.slice(prefix.length), t] as [string, Tensor]));
-    let raw: Map<string, Tensor>;
     try {
-      raw = loadWeights(vaePath!);
+      return { unet, vae: readVaeWeights(vaePath!, (vaeCfg.chMult as number[]).length) };
     } catch (e) {
       for (const t of unet.values()) t.dispose();
-      throw new ModelLoadError(vaePath!, `VAE weights: ${(e as Error).message}`);
+      throw e instanceof ModelLoadError ? e : new ModelLoadError(vaePath!, `VAE weights: ${(e as Error).message}`);
     }
-    const vae = toLdmVaeStateDict(raw, (vaeCfg.chMult as number[]).length);
-    // Tensors the key map dropped (other prefixes) are freed here; kept ones are freed by build().
-    const kept = new Set(vae.values());
-    for (const t of raw.values()) if (!kept.has(t)) t.dispose();
-    return { unet, vae };
   });
+}
+
+/**
+ * VAE weights with LDM names from: an autoencoder training checkpoint (mode=autoencoder; EMA weights when
+ * present), a CFM bundle (its vae.*), or any weights file src/models reads (LDM, diffusers, prefixed checkpoints).
+ */
+export function readVaeWeights(path: string, numLevels: number): Map<string, Tensor> {
+  checkFile(path);
+  let md: Record<string, string> | null = null;
+  try {
+    md = readSafetensorsHeader(path).metadata;
+  } catch {
+    md = null; // not safetensors: a torch checkpoint, read below
+  }
+  if (md?.format === CHECKPOINT_FORMAT) {
+    const head = readSafetensorsHeader(path);
+    const prefix = [...head.tensors.keys()].some((k) => k.startsWith('ema.')) ? 'ema.' : 'model.';
+    const { tensors } = readSafetensors(path, { keys: (k) => k.startsWith(prefix) });
+    return new Map([...tensors].map(([k, t]) => [k.slice(prefix.length), t] as [string, Tensor]));
+  }
+  const raw = md?.format === BUNDLE_FORMAT ? readSafetensors(path, { keys: (k) => k.startsWith('vae.') }).tensors : loadWeights(path);
+  const vae = toLdmVaeStateDict(raw, numLevels);
+  // Tensors the key map dropped (other prefixes) are freed here; kept ones belong to the caller.
+  const kept = new Set(vae.values());
+  for (const t of raw.values()) if (!kept.has(t)) t.dispose();
+  return vae;
 }
 
 /** A bundle or a training checkpoint, told apart by the file's metadata. */

@@ -162,11 +162,25 @@ export class Upsampler {
     }
   }
 
-  /** Several images, one after another, each with the same seed (so a result does not depend on its position). */
-  async upsampleBatch(images: (Tensor | string)[], opts: UpsampleOptions = {}): Promise<UpsampleResult[]> {
+  /**
+   * Several images (a list, or a [N, 3, H, W] tensor), one after another, each with the same seed (so a result
+   * does not depend on its position in the batch).
+   */
+  async upsampleBatch(images: (Tensor | string)[] | Tensor, opts: UpsampleOptions = {}): Promise<UpsampleResult[]> {
+    if (!Array.isArray(images) && (images.ndim !== 4 || images.shape[1] !== 3)) {
+      throw new PipelineError('upsampleBatch', `a batch tensor must be [N, 3, H, W], got [${images.shape.join(', ')}]`);
+    }
+    const n = Array.isArray(images) ? images.length : images.shape[0];
     const out: UpsampleResult[] = [];
     try {
-      for (const im of images) out.push(await this.upsampleImage(im, opts));
+      for (let i = 0; i < n; i++) {
+        const im = Array.isArray(images) ? images[i] : images.select(0, i);
+        try {
+          out.push(await this.upsampleImage(im, opts));
+        } finally {
+          if (!Array.isArray(images)) (im as Tensor).dispose();
+        }
+      }
       return out;
     } catch (e) {
       for (const r of out) r.image.dispose();

@@ -105,6 +105,22 @@ test('training checkpoint: EMA UNet, flow settings from the config, VAE from mod
     const m2 = loadModel(ck, { online: true });
     sameWeights(m2.unet.stateDict(), online.stateDict());
     disposeModel(m2);
+    // The VAE from an autoencoder training checkpoint (its EMA weights) or from a CFM bundle's vae.*.
+    manualSeed(2);
+    const vaeEma = new AutoencoderKL(TINY_VAE);
+    const aeCk = join(dir, 'ae.safetensors');
+    train.saveCheckpoint(aeCk, { step: 5, model: vae.stateDict(), ema: vaeEma.stateDict(), config: { mode: 'autoencoder' } });
+    const m3 = loadModel(ck, { vae: aeCk });
+    sameWeights(m3.vae.stateDict(), vaeEma.stateDict());
+    disposeModel(m3);
+    const bundlePath = writeTinyBundle(join(dir, 'b.safetensors'), {}, 3);
+    const fromBundle = loadModel(bundlePath);
+    const m4 = loadModel(ck, { vae: bundlePath });
+    sameWeights(m4.vae.stateDict(), fromBundle.vae.stateDict());
+    disposeModel(m4);
+    disposeModel(fromBundle);
+    vaeEma.dispose();
+    assert.throws(() => loadModel(aeCk), /mode "autoencoder", not of a flow model/);
     // Without a VAE path the error says how to give one.
     const noVae = join(dir, 'novae.safetensors');
     train.saveCheckpoint(noVae, { step: 1, model: online.stateDict(), config: { ...config, model: { ...config.model, vae: { ...config.model.vae, path: null } } } });

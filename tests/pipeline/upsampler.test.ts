@@ -92,6 +92,13 @@ test('entry points: path = tensor, batch item = single, same seed equal, other s
   const batch = await up.upsampleBatch([img, decoded], { seed: 1 });
   assert.equal(batch.length, 2);
   assert.equal(maxAbsDiff(batch[1].image, b.image), 0);
+  const stacked = tidy(() => img.unsqueeze(0).expand([2, 3, 16, 16]).contiguous());
+  const batchT = await up.upsampleBatch(stacked, { seed: 1 });
+  stacked.dispose();
+  assert.equal(batchT.length, 2);
+  assert.equal(maxAbsDiff(batchT[0].image, batch[0].image), 0);
+  assert.equal(maxAbsDiff(batchT[1].image, batch[0].image), 0);
+  for (const r of batchT) r.image.dispose();
   const again = await up.upsampleImage(img, { seed: 1 });
   assert.equal(maxAbsDiff(again.image, batch[0].image), 0, 'reproducible');
   const other = await up.upsampleImage(img, { seed: 2 });
