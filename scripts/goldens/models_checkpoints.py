@@ -2,7 +2,8 @@
 
 Run: /usr/bin/python3 scripts/goldens/models_checkpoints.py   (from anywhere; torch 1.13, numpy)
 Writes tests/fixtures/models/ckpt/:
-  vae_plain.ckpt           torch.save(vae.state_dict())             (sd_ae.ckpt layout, LDM names)
+  vae_plain.ckpt           torch.save(vae.state_dict()) plus loss.* keys (an LDM autoencoder checkpoint's training
+                           loss, not VAE weights)                  (sd_ae.ckpt layout, LDM names)
   vae_ldm_full.ckpt        {'state_dict': first_stage_model.* + model.diffusion_model.* + cond_stage_model.*}
                            (a whole LDM/SD checkpoint; only the VAE keys belong to the VAE)
   vae_diffusers.safetensors      diffusers AutoencoderKL names, attention as Linear [C, C] (to_q/to_k/to_v/to_out.0)
@@ -117,7 +118,9 @@ def main():
     vsd = {k: v.detach().clone() for k, v in vae.state_dict().items()}
     n_levels = len(VAE_DD["ch_mult"])
 
-    torch.save(vsd, os.path.join(OUT, "vae_plain.ckpt"))
+    # An LDM autoencoder checkpoint also holds its training loss (LPIPS, discriminator, logvar): not VAE weights.
+    plain = dict(vsd, **{"loss.logvar": torch.zeros(()), "loss.discriminator.main.0.weight": torch.zeros(4, 3, 4, 4)})
+    torch.save(plain, os.path.join(OUT, "vae_plain.ckpt"))
     full = {f"first_stage_model.{k}": v for k, v in vsd.items()}
     full["model.diffusion_model.input_blocks.0.0.weight"] = torch.randn(8, 4, 3, 3, generator=g)
     full["model.diffusion_model.out.2.bias"] = torch.randn(4, generator=g)

@@ -68,11 +68,12 @@ test('the golden outputs distinguish the EMA and the online UNet', () => {
   assert.ok(maxAbsDiff(g('unet.out_ema'), g('unet.out_online')) > 1e-2);
 });
 
-test('plain LDM state dict (sd_ae.ckpt layout): config inferred from the shapes, outputs equal PyTorch', () => {
+test('plain LDM state dict (sd_ae.ckpt layout, with loss.* keys): config inferred from the shapes, outputs equal PyTorch', () => {
   const live = liveTensors();
   const w = models.readVaeWeights(join(DIR, 'vae_plain.ckpt'), VAE_OPTS);
   assert.equal(w.format, 'ldm');
   assert.equal(w.configSource, 'inferred+option');
+  assert.equal(w.fileKeys, w.takenKeys + 2, 'the loss.* keys of the training loss are left out');
   assert.deepEqual({ ch: w.config.ch, chMult: w.config.chMult, nrb: w.config.numResBlocks, attn: w.config.attnResolutions, z: w.config.zChannels, e: w.config.embedDim },
     { ch: 8, chMult: [1, 2], nrb: 1, attn: [128], z: 4, e: 4 });
   const vae = models.buildVae(w, 'vae_plain.ckpt');

@@ -52,7 +52,7 @@ export interface VaeKeyLayout {
   diffusers: boolean;
   /** Resolution levels (len(ch_mult)), counted from the encoder's down blocks; 0 if there are none. */
   numLevels: number;
-  /** Keys that belong to the VAE (still in the source names). */
+  /** Keys that belong to the VAE (still in the source names; a training loss's loss.* keys are left out). */
   keys: string[];
 }
 
@@ -60,7 +60,8 @@ export interface VaeKeyLayout {
 export function vaeKeyLayout(allKeys: Iterable<string>): VaeKeyLayout {
   const all = [...allKeys];
   const prefix = VAE_PREFIXES.find((p) => all.some((k) => k.startsWith(p) && /^(encoder|decoder|quant_conv|post_quant_conv)\./.test(k.slice(p.length)))) ?? null;
-  const keys = prefix ? all.filter((k) => k.startsWith(prefix)) : all;
+  // loss.* (LPIPS / discriminator / logvar of LDM's autoencoder training) is not part of the autoencoder.
+  const keys = (prefix ? all.filter((k) => k.startsWith(prefix)) : all).filter((k) => !k.slice(prefix?.length ?? 0).startsWith('loss.'));
   const local = prefix ? keys.map((k) => k.slice(prefix.length)) : keys;
   const diffusers = local.some((k) => /^(encoder|decoder)\.(down_blocks|up_blocks|mid_block)\./.test(k));
   const levels = new Set<string>();
