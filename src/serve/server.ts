@@ -27,6 +27,8 @@ export interface ServeOptions {
   maxUploadBytes?: number;
   /** Largest input image (width · height), checked from the header before decoding (default 4 MP). */
   maxPixels?: number;
+  /** Largest output (width · height · scale²) a job may ask for (default 16 MP): memory per job grows with it. */
+  maxOutputPixels?: number;
   /** Keep results as files here instead of in memory (created if missing). */
   workdir?: string;
   /** Finished jobs kept for download (default 64) and for how long (default 1 h). */
@@ -37,7 +39,7 @@ export interface ServeOptions {
   webDir?: string;
 }
 
-export const SERVE_DEFAULTS = { concurrency: 1, queueLimit: 16, maxUploadBytes: 20 << 20, maxPixels: 4_000_000, keepResults: 64, resultTtlMs: 3_600_000 };
+export const SERVE_DEFAULTS = { concurrency: 1, queueLimit: 16, maxUploadBytes: 20 << 20, maxPixels: 4_000_000, maxOutputPixels: 16_000_000, keepResults: 32, resultTtlMs: 3_600_000 };
 
 export interface JobInput extends UpscaleInput {
   inputWidth: number;
@@ -203,6 +205,11 @@ export class ServeApp {
     if (pixels > this.opts.maxPixels) {
       throw new HttpError(422, `image too large: ${size.width}×${size.height} = ${pixels} pixels is more than the ${this.opts.maxPixels} this server accepts (decompression-bomb guard; nothing was decoded)`);
     }
+    const scale = options.scale ?? model?.scales[0] ?? 2;
+    const outPixels = Math.round(pixels * scale * scale);
+    if (outPixels > this.opts.maxOutputPixels) {
+      throw new HttpError(422, `output too large: ${size.width}×${size.height} at ${scale}× is ${outPixels} pixels, more than the ${this.opts.maxOutputPixels} this server makes (use a smaller scale or image)`);
+    }
     let job: ServeJob;
     try {
       job = this.queue.submit({ image, options, name, inputWidth: size.width, inputHeight: size.height }) as ServeJob;
@@ -222,7 +229,7 @@ export class ServeApp {
       model: this.opts.upscaler.describe?.() ?? null,
       solvers: SERVE_SOLVERS,
       options: OPTION_NAMES,
-      limits: { maxUploadBytes: this.opts.maxUploadBytes, maxPixels: this.opts.maxPixels, maxSteps: this.opts.limits.maxSteps, queueLimit: this.opts.queueLimit, concurrency: this.opts.concurrency },
+      limits: { maxUploadBytes: this.opts.maxUploadBytes, maxPixels: this.opts.maxPixels, maxOutputPixels: this.opts.maxOutputPixels, maxSteps: this.opts.limits.maxSteps, queueLimit: this.opts.queueLimit, concurrency: this.opts.concurrency },
     };
   }
 

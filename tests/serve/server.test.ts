@@ -117,6 +117,19 @@ describe('serve: input checks', () => {
     assert.equal(s.fake.calls, 0, 'the upscaler never saw a rejected upload');
   });
 
+  test('output over maxOutputPixels → 422 naming the size and scale', async () => {
+    const t = await start({ maxOutputPixels: 10_000 });
+    try {
+      const img = await gradientPng(60, 40); // 2400 px: 9600 at 2× passes, 21600 at 3× does not
+      assert.equal((await post(t.base, '?scale=2', img)).status, 202);
+      const r = await post(t.base, '?scale=3', img);
+      assert.equal(r.status, 422);
+      assert.match(r.json.error, /output too large: 60×40 at 3× is 21600 pixels, more than the 10000/);
+    } finally {
+      await t.app.close();
+    }
+  });
+
   test('form upload with a non-"image" file field or two images → 400', async () => {
     const f1 = new FormData();
     f1.append('picture', new Blob([png]), 'a.png');

@@ -56,6 +56,27 @@ describe('serve with the real upsampler in worker threads', () => {
     assert.match(((await r.json()) as any).error, /scale must be one of 2, 4, 8 for this model, got '3'/);
   });
 
+  test('DELETE on a running job aborts it in the worker; the worker then takes the next job', async () => {
+    const png = await gradientPng(64, 64);
+    const r = (await (await fetch(`${base}/api/upscale?steps=200`, { method: 'POST', body: png })).json()) as any;
+    let st: any;
+    const t0 = Date.now();
+    do {
+      await new Promise((res) => setTimeout(res, 20));
+      st = await (await fetch(`${base}${r.status}`)).json();
+    } while (!(st.state === 'running' && st.progress?.stage === 'flow') && Date.now() - t0 < 20_000);
+    assert.equal(st.progress.stage, 'flow');
+    const tc = Date.now();
+    assert.equal((await fetch(`${base}${r.status}`, { method: 'DELETE' })).status, 200);
+    const ev = await readEvents(`${base}${r.events}`);
+    assert.equal(ev.at(-1)!.event, 'cancelled');
+    const stopMs = Date.now() - tc;
+    assert.ok(stopMs < 3000, `stopped ${stopMs} ms after the cancel`);
+    assert.ok(ev.at(-1)!.data.progress.step < 199, 'stopped before the end');
+    const next = (await (await fetch(`${base}/api/upscale?steps=2`, { method: 'POST', body: await gradientPng(8, 8) })).json()) as any;
+    assert.equal((await readEvents(`${base}${next.events}`)).at(-1)!.event, 'done');
+  });
+
   test('burst of 20 uploads: all done, at most 2 running, /healthz fast throughout', async () => {
     const png = await gradientPng(32, 32);
     const before = parsePrometheus(await (await fetch(`${base}/metrics`)).text());
@@ -87,14 +108,28 @@ describe('serve with the real upsampler in worker threads', () => {
     assert.ok(Math.max(...runningSeen) <= 2);
     const jobSeconds = ends.map((e) => e.at(-1)!.data.seconds as number);
     const sorted = [...latencies].sort((a, b) => a - b);
-    const p50 = sorted[Math.floor(sorted.length / 2)], max = sorted.at(-1)!;
+    const p50 = sorted[Math.floor(sorted.length / 2)], p95 = sorted[Math.floor(sorted.length * 0.95)], max = sorted.at(-1)!;
     const meanJobMs = (1000 * jobSeconds.reduce((a, b) => a + b, 0)) / jobSeconds.length;
-    console.log(`# burst: 20 jobs in ${wall} ms, mean job ${meanJobMs.toFixed(0)} ms; /healthz ${latencies.length} polls, p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
+    console.log(`# burst: 20 jobs in ${wall} ms, mean job ${meanJobMs.toFixed(0)} ms; /healthz ${latencies.length} polls, p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${max.toFixed(1)} ms`);
     assert.ok(latencies.length >= 10, `only ${latencies.length} health polls during the burst`);
-    // inference off the event loop: a health check never waits for a job
-    assert.ok(p50 < 25, `/healthz p50 ${p50.toFixed(1)} ms`);
-    assert.ok(max < Math.max(100, meanJobMs / 2), `/healthz max ${max.toFixed(1)} ms vs mean job ${meanJobMs.toFixed(0)} ms`);
+    // Inference off the event loop: a health check never waits for a job. The same burst with the Upsampler
+    // run in the server's own thread measured /healthz p50 275 ms, p95 1529 ms, max 1969 ms (2 cores).
+    assert.ok(p50 < 25, `/healthz p50 ${p50.toFixed(1)} ms (mean job ${meanJobMs.toFixed(0)} ms)`);
+    assert.ok(p95 < 100, `/healthz p95 ${p95.toFixed(1)} ms`);
+    assert.ok(max < 500, `/healthz max ${max.toFixed(1)} ms`);
   });
+});
+
+test('a crashed worker fails its job with a message and is replaced', async () => {
+  const pool = new WorkerPool({ size: 1, maxPixels: 1000, script: new URL('./crash_worker.js', import.meta.url) });
+  await pool.ready();
+  const ctx = () => ({ onProgress: () => {}, signal: new AbortController().signal });
+  const ok = await pool.upscale({ image: Buffer.from([1, 2, 3]), options: {}, name: 'a' }, ctx());
+  assert.deepEqual([...ok.png], [1, 2, 3]);
+  await assert.rejects(pool.upscale({ image: Buffer.from([4]), options: { seed: 13 }, name: 'b' }, ctx()), /the upsampling worker failed: upsampling worker exited with code 3/);
+  const again = await pool.upscale({ image: Buffer.from([5]), options: {}, name: 'c' }, ctx());
+  assert.deepEqual([...again.png], [5]);
+  await pool.close();
 });
 
 test('a model that cannot load: ready() rejects with the reason', async () => {

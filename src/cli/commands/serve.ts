@@ -30,6 +30,7 @@ interface ServeCliOptions {
   queueLimit: number;
   maxUploadMb: number;
   maxPixels: number;
+  maxOutputPixels: number;
   workdir?: string;
   threads?: number;
 }
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option('--queue-limit <n>', 'jobs allowed to wait; more are refused with 429', integer('queue-limit', 0), SERVE_DEFAULTS.queueLimit)
     .option('--max-upload-mb <mb>', 'largest request body in MiB (413 above)', positive('max-upload-mb'), SERVE_DEFAULTS.maxUploadBytes / 2 ** 20)
     .option('--max-pixels <n>', 'largest input image, width × height, checked before decoding (422 above)', integer('max-pixels', 1), SERVE_DEFAULTS.maxPixels)
+    .option('--max-output-pixels <n>', 'largest output, width × height × scale², a job may ask for (422 above)', integer('max-output-pixels', 1), SERVE_DEFAULTS.maxOutputPixels)
     .option('--workdir <dir>', 'keep results as files in this folder (default: in memory); removed on exit')
     .option('--threads <n>', 'libtorch threads per worker (default: cores / concurrency)', integer('threads', 1))
     .action(async (o: ServeCliOptions) => {
@@ -58,7 +60,7 @@ export function register(program: Command): void {
       }
       const app = new ServeApp({
         upscaler: pool, concurrency: o.concurrency, queueLimit: o.queueLimit, maxUploadBytes: Math.floor(o.maxUploadMb * 2 ** 20),
-        maxPixels: o.maxPixels, workdir: o.workdir && resolve(o.workdir),
+        maxPixels: o.maxPixels, maxOutputPixels: o.maxOutputPixels, workdir: o.workdir && resolve(o.workdir),
       });
       const addr = await app.listen(o.port, o.host);
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
