@@ -153,7 +153,7 @@ export class ServeApp {
     if (m) {
       const job = this.queue.get(m[1]) as ServeJob | undefined;
       if (!job) throw new HttpError(404, `no job '${m[1]}' (unknown, or finished long enough ago to be forgotten)`);
-      if (m[2] === '/events') return this.only(method, ['GET'], () => this.events(req, res, job));
+      if (m[2] === '/events') return this.only(method, ['GET'], () => this.events(res, job));
       if (m[2] === '/result') return this.only(method, ['GET'], () => this.result(res, job));
       if (method === 'DELETE') { this.queue.cancel(job.id); return this.json(res, 200, this.status(job)); }
       return this.only(method, ['GET'], () => this.json(res, 200, this.status(job)));
@@ -247,7 +247,7 @@ export class ServeApp {
     };
   }
 
-  private events(req: IncomingMessage, res: ServerResponse, job: ServeJob): void {
+  private events(res: ServerResponse, job: ServeJob): void {
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     res.write('retry: 2000\n\n');
@@ -268,8 +268,8 @@ export class ServeApp {
       job.events.off('progress', onProgress);
       job.events.off('end', end);
     };
+    // the response's 'close' covers both ends: the job finished (res.end) or the client went away
     res.on('close', cleanup);
-    req.on('close', cleanup);
   }
 
   private async result(res: ServerResponse, job: ServeJob): Promise<void> {
