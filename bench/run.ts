@@ -10,6 +10,7 @@ import { getNumThreads, setNumThreads, runtimeInfo, liveTensors } from '../src/t
 import { allRows, type BenchRow } from './registry.js';
 import { FULL, QUICK, median, roundOptions, sum, timeCalls, type TimingPlan, type Timed } from './timing.js';
 import { othersCpuShare } from './cpu_share.js';
+import { acquireBenchLock } from './lock.js';
 import { TorchBaseline } from './torch_client.js';
 import { judge, machine, table, writeReport, type Report, type RowResult } from './report.js';
 
@@ -176,6 +177,7 @@ async function main(): Promise<void> {
 
   const script = join(root, 'bench', 'torch_baseline.py');
   if (!existsSync(script)) throw new Error(`bench: ${script} is missing`);
+  const lock = await acquireBenchLock(600);
   const loadBefore = loadavg();
   const runStart = Date.now();
   const torch = new TorchBaseline(script, threads);
@@ -207,6 +209,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await torch.close();
+    lock.release();
   }
 
   // Ours and torch were given the same thread count; check ours was not changed by a row.
