@@ -55,20 +55,30 @@ export async function gradientPng(width: number, height: number): Promise<Buffer
   return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
-/** Reads a server-sent event stream to its end: [{event, data}] in order. */
-export async function readEvents(url: string): Promise<{ event: string; data: any }[]> {
+/** Opens a server-sent event stream; `events()` reads it to its end: [{event, data}] in order.
+ *  Once this resolves the server has subscribed the stream to the job (it does so before sending headers). */
+export async function openEvents(url: string): Promise<{ events: () => Promise<{ event: string; data: any }[]> }> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`events: ${res.status} ${await res.text()}`);
-  const text = await res.text(); // the server ends the stream when the job ends
-  const out: { event: string; data: any }[] = [];
-  for (const block of text.split('\n\n')) {
-    let event = 'message';
-    let data: string | undefined;
-    for (const line of block.split('\n')) {
-      if (line.startsWith('event: ')) event = line.slice(7);
-      else if (line.startsWith('data: ')) data = line.slice(6);
-    }
-    if (data !== undefined) out.push({ event, data: JSON.parse(data) });
-  }
-  return out;
+  return {
+    events: async () => {
+      const text = await res.text(); // the server ends the stream when the job ends
+      const out: { event: string; data: any }[] = [];
+      for (const block of text.split('\n\n')) {
+        let event = 'message';
+        let data: string | undefined;
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7);
+          else if (line.startsWith('data: ')) data = line.slice(6);
+        }
+        if (data !== undefined) out.push({ event, data: JSON.parse(data) });
+      }
+      return out;
+    },
+  };
+}
+
+/** Reads a server-sent event stream to its end (events sent before it connected are not replayed). */
+export async function readEvents(url: string): Promise<{ event: string; data: any }[]> {
+  return (await openEvents(url)).events();
 }

@@ -11,7 +11,7 @@ import { ServeApp } from '../../src/serve/server.js';
 import { parsePrometheus } from '../../src/serve/metrics.js';
 import { SERVE_SOLVERS } from '../../src/serve/options.js';
 import { SOLVER_NAMES } from '../../src/flow/index.js';
-import { FakeUpscaler, gradientPng, readEvents } from './fake_upscaler.js';
+import { FakeUpscaler, gradientPng, openEvents, readEvents } from './fake_upscaler.js';
 
 async function start(opts: Partial<ConstructorParameters<typeof ServeApp>[0]> = {}) {
   const fake = new FakeUpscaler();
@@ -160,11 +160,17 @@ describe('serve: jobs', () => {
   after(async () => { await s.app.close(); });
 
   test('raw upload → 202, SSE progress then done, PNG result at scale × size', async () => {
+    // hold the job until the event stream is connected, so it sees every progress event
+    let open!: () => void;
+    s.fake.gate = new Promise((res) => (open = res));
     const r = await post(s.base, '?steps=5&scale=3&seed=7', png);
     assert.equal(r.status, 202);
     assert.match(r.json.jobId, /^[0-9a-f-]{36}$/);
     assert.equal(r.headers.get('location'), `/api/jobs/${r.json.jobId}`);
-    const ev = await readEvents(`${s.base}${r.json.events}`);
+    const stream = await openEvents(`${s.base}${r.json.events}`);
+    open();
+    s.fake.gate = undefined;
+    const ev = await stream.events();
     const progress = ev.filter((e) => e.event === 'progress');
     assert.equal(ev[0].event, 'status');
     assert.deepEqual(progress.map((e) => e.data.step), [1, 2, 3, 4, 5]);

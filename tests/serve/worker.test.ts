@@ -30,16 +30,23 @@ describe('serve with the real upsampler in worker threads', () => {
   test('/api/info describes the loaded model; a job gives a 2× PNG with progress per stage', async () => {
     const info = (await (await fetch(`${base}/api/info`)).json()) as any;
     assert.deepEqual(info.model, { name: 'tiny-serve', scales: [2, 4, 8], defaults: { steps: 3, solver: 'euler', noiseStep: 400 } });
+    // two slower jobs occupy both workers, so ours is still queued when its event stream connects
+    const slow = await gradientPng(48, 48);
+    const blockers = await Promise.all([0, 1].map(() => fetch(`${base}/api/upscale?steps=40`, { method: 'POST', body: slow }).then((x) => x.json() as any)));
     const png = await gradientPng(24, 16);
     const r = await fetch(`${base}/api/upscale?steps=4&seed=5`, { method: 'POST', body: png, headers: { 'Content-Type': 'image/png' } });
     assert.equal(r.status, 202);
     const job = (await r.json()) as any;
     const ev = await readEvents(`${base}${job.events}`);
+    assert.equal(ev[0].event, 'status');
+    assert.equal(ev[0].data.state, 'queued', 'the stream connected before the job started');
     assert.equal(ev.at(-1)!.event, 'done', JSON.stringify(ev.at(-1)));
     const stages = new Set(ev.filter((e) => e.event === 'progress').map((e) => e.data.stage));
     assert.ok(stages.has('flow'), `stages seen: ${[...stages]}`);
     const flow = ev.filter((e) => e.event === 'progress' && e.data.stage === 'flow');
+    assert.ok(flow[0].data.step <= 1, `first flow step seen: ${flow[0].data.step}`);
     assert.equal(flow.at(-1)!.data.step, flow.at(-1)!.data.total, 'the flow stage reports its last step');
+    for (const b of blockers) assert.equal((await readEvents(`${base}${b.events}`)).at(-1)!.event, 'done');
     const out = Buffer.from(await (await fetch(`${base}${job.result}`)).arrayBuffer());
     const meta = await sharp(out).metadata();
     assert.deepEqual([meta.width, meta.height, meta.format], [48, 32, 'png']);
