@@ -25,7 +25,7 @@ import { loadWeights } from '../io/index.js';
 import { unetStateDictFromCheckpoint, toLdmVaeStateDict, type AutoencoderKL } from '../models/index.js';
 import { Adam, AdamW, clipGradNorm, gradNorm, type LoadReport } from '../nn/index.js';
 import type { Json } from '../nn/optim/index.js';
-import { Generator, keep, manualSeed, tidy, type Tensor } from '../tensor/index.js';
+import { Generator, keep, liveTensors, manualSeed, tidy, type Tensor } from '../tensor/index.js';
 import { CheckpointDir, loadCheckpoint, type CheckpointKind, type LoadedCheckpoint } from './checkpoint.js';
 import { saveResolvedConfig, type FmboostConfig } from './config/index.js';
 import { EMA } from './ema.js';
@@ -363,6 +363,8 @@ export class Trainer {
         if (rates.itPerSec) { row['perf/it_per_s'] = rates.itPerSec; row['perf/samples_per_s'] = rates.samplesPerSec ?? 0; }
         row['perf/data_wait_frac'] = acc.stepMs > 0 ? acc.waitMs / acc.stepMs : 0;
         row['data/skipped'] = this.trainSrc.skipped.length;
+        row['mem/live_tensors'] = liveTensors(); // flat across steps when nothing leaks
+        row['mem/rss_mb'] = process.memoryUsage.rss() / 2 ** 20;
         this.loggers.logScalars(this.step, row);
         acc = { loss: 0, gradNorm: 0, n: 0, waitMs: 0, stepMs: 0, terms: {} };
         this.reportSkipped();

@@ -65,6 +65,8 @@ test('flow training run: checkpoints, validation grid, CSV, TensorBoard, loss pl
   const losses = rows.filter((x) => x['train/loss'] !== undefined);
   assert.equal(losses.length, MAX);
   assert.ok(losses.every((x) => Number.isFinite(x['train/loss']!) && x['data/skipped'] === 1));
+  // memory: the live-tensor count is the same after every step (validation and checkpoints included)
+  assert.equal(new Set(losses.map((x) => x['mem/live_tensors'])).size, 1, `live tensors per step: ${losses.map((x) => x['mem/live_tensors'])}`);
   const val = rows.filter((x) => x['val/psnr'] !== undefined);
   assert.deepEqual(val.map((x) => x.step), [15, 30]);
   assert.ok(val.every((x) => x['val/psnr']! > 0 && x['val/ssim']! <= 1 && x['val/mse']! > 0));
