@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import sharp from 'sharp';
 import { ServeApp } from '../../src/serve/server.js';
 import { WorkerPool } from '../../src/serve/worker_pool.js';
 import { gradientPng } from './fake_upscaler.js';
@@ -85,6 +86,15 @@ test('page: upload, Upscale, progress, before/after and a 2× result', async () 
 
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   assert.deepEqual(problems, []);
+
+  // a server refusal is shown: a 16 MP PNG (47 KB) is over the default 4 MP limit → 422 message in the page
+  const bomb = await sharp({ create: { width: 4000, height: 4000, channels: 3, background: '#000' } }).png({ compressionLevel: 9 }).toBuffer();
+  await page.setInputFiles('#file', { name: 'bomb.png', mimeType: 'image/png', buffer: bomb });
+  await page.click('#go');
+  await page.waitForFunction(() => document.getElementById('error').textContent !== '');
+  assert.match((await page.textContent('#error'))!, /image too large: 4000×4000 = 16000000 pixels is more than the 4000000/);
+  assert.equal(await page.isHidden('#compare-box'), true);
+  assert.equal(await page.isDisabled('#go'), false, 'the form can be used again');
 
   // a non-image chosen in the page is refused before upload, with a message
   await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });

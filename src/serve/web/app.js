@@ -100,6 +100,7 @@ function show(job) {
     go.disabled = false;
   };
   result.onerror = () => fail('Could not load the result image.');
+  compare.style.setProperty('--aspect', String(job.output.width / job.output.height));
   before.src = inputUrl;
   result.src = url;
   download.href = url;
