@@ -321,7 +321,7 @@ export function readUnetWeights(path: string, opts: LoadUnetOptions = {}): Model
   }
   const config = wrapLoad(path, format, () => {
     if (typeof opts.config === 'string') return { c: resolveUNetConfig(presetConfig(UNET_PRESETS, opts.config, 'UNet')), s: 'option' as const };
-    const user = opts.config ? flatCamel(opts.config) : undefined;
+    const user = opts.config ? flatCamel(unetSection(opts.config)) : undefined;
     if (!fileConfig && !user) {
       throw new ModelConfigError('the file holds no UNet config: pass one (a preset name such as unet_small or paper, or the EfficientUNet options as JSON/YAML)');
     }
@@ -331,6 +331,17 @@ export function readUnetWeights(path: string, opts: LoadUnetOptions = {}): Model
   const stateDict = new Map<string, Tensor>();
   for (const [k, v] of src) stateDict.set(sel.prefix ? k.slice(sel.prefix.length) : k, v);
   return { kind: 'unet', stateDict, config: config.c, format, container: f.container, weights: sel.weights, configSource: config.s, fileKeys: f.keys.length, takenKeys: keys.length };
+}
+
+/**
+ * The UNet options out of a whole training config: ours ({model: {unet: {…}}}) or the reference's
+ * ({model: {target, params: {fm_cfg: … {target: …EfficientUNet, params}}}}); other objects are taken as they are.
+ */
+function unetSection(o: Record<string, unknown>): Record<string, unknown> {
+  const model = o.model as Record<string, unknown> | undefined;
+  if (!model || typeof model !== 'object') return o;
+  if (model.unet && typeof model.unet === 'object') return model.unet as Record<string, unknown>;
+  return findTargetParams(model, /EfficientUNet$/) ?? o;
 }
 
 /** An EfficientUNet (eval mode) with the weights of `path`, loaded strictly. EMA weights by default when the file has both. */

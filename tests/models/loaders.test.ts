@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { models, noGrad, tidy, liveTensors, readSafetensors, readSafetensorsHeader, type Tensor } from '../../src/index.js';
+import { models, noGrad, tidy, liveTensors, readSafetensors, readSafetensorsHeader, saveWeights, type Tensor } from '../../src/index.js';
 import { saveCheckpoint } from '../../src/train/index.js';
 import { ROOT, PARITY_DIR, maxAbsDiff } from '../helpers.js';
 
@@ -153,6 +153,18 @@ test('fmboost training checkpoint (model.* / ema.*, config in metadata): EMA by 
   checkUnet(net2, 'unet.out_online', 'training checkpoint, online');
   net2.dispose();
   assert.throws(() => models.loadVae(out), /training checkpoints hold the UNet/);
+  // A bare state dict needs a config: a whole training config (ours or the reference's layout) also serves.
+  const bare = join(TMP, 'bare_unet.safetensors');
+  const ws = models.readUnetWeights(path);
+  saveWeights(bare, ws.stateDict);
+  for (const t of ws.stateDict.values()) t.dispose();
+  assert.throws(() => models.loadUnet(bare), /holds no UNet config: pass one/);
+  const netCfg = JSON.parse(readFileSync(join(DIR, 'configs.json'), 'utf8')).unet as Record<string, unknown>;
+  for (const config of [{ model: { unet: netCfg } }, { model: { target: 'fmboost.trainer.TrainerFMBoost', params: { fm_cfg: { target: 'fmboost.flow.FlowModel', params: { net_cfg: { target: 'fmboost.models.unet.model.EfficientUNet', params: netCfg } } } } } }]) {
+    const n = models.loadUnet(bare, { config });
+    checkUnet(n, 'unet.out_ema', 'bare state dict + training config');
+    n.dispose();
+  }
 });
 
 test('Lightning checkpoint: its VAE (first_stage.*) loads too', () => {
