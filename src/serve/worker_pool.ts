@@ -19,7 +19,7 @@ interface Slot {
   busy?: { id: number; resolve: (o: UpscaleOutput) => void; reject: (e: Error) => void; ctx: RunContext };
 }
 
-/** A job failed in the worker (`cause` names the worker-side error class, e.g. ImageDecodeError). */
+/** A job failed in the worker (`kind` names the worker-side error class, e.g. ImageDecodeError). */
 export class UpscaleError extends Error {
   override readonly name = 'UpscaleError';
   constructor(message: string, readonly kind = 'UpscaleError') {
