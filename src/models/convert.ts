@@ -41,7 +41,7 @@ export function detectModelKinds(path: string): ModelKind[] {
   if (fmt === 'safetensors') {
     const h = readSafetensorsHeader(path);
     if (h.metadata.format === WEIGHTS_FORMAT && (h.metadata.kind === 'vae' || h.metadata.kind === 'unet')) return [h.metadata.kind];
-    if (h.metadata.format === 'fmboost-checkpoint') return ['unet'];
+    if (h.metadata.format === 'fmboost-checkpoint') return [...h.tensors.keys()].some((k) => /^(model|ema)\.encoder\./.test(k)) ? ['vae'] : ['unet'];
     keys = [...h.tensors.keys()];
   } else if (fmt === 'torch') keys = [...flattenCheckpoint(readTorchPickle(path).raw).keys()];
   else throw new ModelLoadError(path, null, 'unrecognized weights format (expected safetensors, or a torch.save .pt/.ckpt zip archive)');
@@ -61,8 +61,7 @@ export function convertWeights(input: string, output: string, opts: ConvertOptio
     if (kinds.length > 1) throw new ModelLoadError(input, null, `holds both a UNet and a VAE: choose one with kind 'unet' or 'vae' (--kind)`);
     kind = kinds[0];
   }
-  if (kind === 'vae' && opts.weights) throw new ModelLoadError(input, null, `weights '${opts.weights}' applies to UNets only (a VAE has no EMA copy)`);
-  const w: ModelWeights<any> = kind === 'vae' ? readVaeWeights(input, { config: opts.config }) : readUnetWeights(input, { config: opts.config, weights: opts.weights });
+  const w: ModelWeights<any> = kind === 'vae' ? readVaeWeights(input, { config: opts.config, weights: opts.weights }) : readUnetWeights(input, { config: opts.config, weights: opts.weights });
   const info = { format: w.format, container: w.container, weights: w.weights, configSource: w.configSource, fileKeys: w.fileKeys, takenKeys: w.takenKeys };
   const model = kind === 'vae' ? buildVae(w, input) : buildUnet(w, input);
   try {

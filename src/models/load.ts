@@ -41,6 +41,8 @@ export type ConfigSpec = string | Record<string, unknown>;
 export interface LoadVaeOptions {
   /** A VAE preset name, or config keys (camelCase or snake_case, flat or {ddconfig, embed_dim}) laid over the file's config. */
   config?: ConfigSpec;
+  /** For fmboost autoencoder training checkpoints: 'ema' (default when present) or 'online'. */
+  weights?: UnetWeights;
 }
 
 export interface LoadUnetOptions {
@@ -215,7 +217,8 @@ export function readVaeWeights(path: string, opts: LoadVaeOptions = {}): ModelWe
   const f = openFile(path);
   let format: SourceFormat;
   let fileConfig: Record<string, unknown> | undefined;
-  if (f.metadata.format === 'fmboost-checkpoint') throw new ModelLoadError(path, 'fmboost-checkpoint', 'fmboost training checkpoints hold the UNet, not a VAE');
+  if (f.metadata.format === 'fmboost-checkpoint') return readVaeTrainingCheckpoint(path, f, opts);
+  if (opts.weights) throw new ModelLoadError(path, null, `weights '${opts.weights}' applies to training checkpoints only (this file has one copy of the VAE)`);
   const layout = vaeKeyLayout(f.keys);
   const isLightning = f.container === 'torch' && 'hyper_parameters' in f.extra;
   if (f.metadata.format === WEIGHTS_FORMAT) {
@@ -237,7 +240,32 @@ export function readVaeWeights(path: string, opts: LoadVaeOptions = {}): ModelWe
     }
   }
 
-  const src = f.read(layout.keys);
+  return finishVae(path, f, format, fileConfig, layout.keys, null, null, opts);
+}
+
+/** fmboost autoencoder training checkpoints: model.* (online) / ema.* (EMA) in LDM names; config.model.vae = preset + overrides. */
+function readVaeTrainingCheckpoint(path: string, f: OpenedFile, opts: LoadVaeOptions): ModelWeights<ResolvedVAEConfig> {
+  const format: SourceFormat = 'fmboost-checkpoint';
+  const has = (p: string) => f.keys.some((k) => k.startsWith(p));
+  if (!has('model.encoder.') && !has('ema.encoder.')) throw new ModelLoadError(path, format, 'this training checkpoint holds a UNet (flow mode), not a VAE');
+  const weights: UnetWeights = opts.weights ?? (has('ema.encoder.') ? 'ema' : 'online');
+  const prefix = weights === 'ema' ? 'ema.' : 'model.';
+  if (!has(`${prefix}encoder.`)) throw new ModelLoadError(path, format, `this training checkpoint has no ${weights} weights (no keys starting with '${prefix}')`);
+  const cfg = parseJsonMeta(path, format, f.metadata, 'config') as { model?: { vae?: Record<string, unknown> } } | undefined;
+  let fileConfig: Record<string, unknown> | undefined;
+  const v = cfg?.model?.vae;
+  if (v) {
+    const base = typeof v.preset === 'string' ? presetConfig(VAE_PRESETS, v.preset, 'VAE') : {};
+    const overrides = flatCamel(Object.fromEntries(Object.entries(v).filter(([k, x]) => k !== 'preset' && k !== 'path' && x !== null)));
+    fileConfig = { ...base, ...overrides };
+  }
+  return finishVae(path, f, format, fileConfig, f.keys.filter((k) => k.startsWith(prefix)), prefix, weights, opts);
+}
+
+function finishVae(path: string, f: OpenedFile, format: SourceFormat, fileConfig: Record<string, unknown> | undefined, keys: string[],
+  strip: string | null, weights: UnetWeights | null, opts: LoadVaeOptions): ModelWeights<ResolvedVAEConfig> {
+  const read = f.read(keys);
+  const src = strip ? new Map([...read].map(([k, t]) => [k.slice(strip.length), t] as [string, Tensor])) : read;
   try {
     const ldm = wrapLoad(path, format, () => toLdmVaeStateDict(src));
     // toLdmVaeStateDict returns views of src's tensors: hand the caller its own handles.
@@ -252,7 +280,7 @@ export function readVaeWeights(path: string, opts: LoadVaeOptions = {}): ModelWe
         const kind = fileConfig ? 'file' : 'inferred';
         return { config: resolveVAEConfig({ ...base, ...user }), source: (user ? `${kind}+option` : kind) as ModelWeights<unknown>['configSource'] };
       });
-      return { kind: 'vae', stateDict, config, format, container: f.container, weights: null, configSource: source, fileKeys: f.keys.length, takenKeys: layout.keys.length };
+      return { kind: 'vae', stateDict, config, format, container: f.container, weights, configSource: source, fileKeys: f.keys.length, takenKeys: keys.length };
     } catch (e) {
       disposeAll(stateDict);
       throw e;

@@ -152,7 +152,7 @@ test('fmboost training checkpoint (model.* / ema.*, config in metadata): EMA by 
   const net2 = models.loadUnet(out, { weights: 'online' });
   checkUnet(net2, 'unet.out_online', 'training checkpoint, online');
   net2.dispose();
-  assert.throws(() => models.loadVae(out), /training checkpoints hold the UNet/);
+  assert.throws(() => models.loadVae(out), /holds a UNet \(flow mode\), not a VAE/);
   // A bare state dict needs a config: a whole training config (ours or the reference's layout) also serves.
   const bare = join(TMP, 'bare_unet.safetensors');
   const ws = models.readUnetWeights(path);
@@ -165,6 +165,34 @@ test('fmboost training checkpoint (model.* / ema.*, config in metadata): EMA by 
     checkUnet(n, 'unet.out_ema', 'bare state dict + training config');
     n.dispose();
   }
+});
+
+test('fmboost autoencoder training checkpoint: EMA VAE by default, online on request, config = preset + overrides', () => {
+  const w = models.readVaeWeights(join(DIR, 'vae_plain.ckpt'), VAE_OPTS);
+  const shifted = new Map([...w.stateDict].map(([k, t]) => [k, t.add(1)]));
+  const out = join(TMP, 'vae_train_ckpt.safetensors');
+  const config = { mode: 'autoencoder', model: { vae: { preset: 'vae_small', path: null, ch: 8, ch_mult: [1, 2], num_res_blocks: 1, z_channels: null, embed_dim: null } } };
+  saveCheckpoint(out, { step: 3, model: shifted, ema: w.stateDict, config: config as never });
+  for (const m of [w.stateDict, shifted]) for (const t of m.values()) t.dispose();
+  // attention placement and GroupNorm groups are not in the training config's VAE section: given as options.
+  const opts = { config: { norm_groups: 4, attn_resolutions: [128] } };
+  const r = models.readVaeWeights(out, opts);
+  assert.equal(r.format, 'fmboost-checkpoint');
+  assert.equal(r.weights, 'ema');
+  assert.equal(r.configSource, 'file+option');
+  assert.equal(r.config.ch, 8);
+  const vae = models.buildVae(r, out);
+  checkVae(vae, 'autoencoder training checkpoint (EMA)');
+  vae.dispose();
+  const online = models.loadVae(out, { ...opts, weights: 'online' });
+  noGrad(() => tidy(() => {
+    const post = online.encode(g('vae.image'));
+    assert.ok(maxAbsDiff(post.mean, g('vae.mean')) > 1e-2, 'the online copy is the shifted one');
+    post.dispose();
+  }));
+  online.dispose();
+  assert.throws(() => models.loadUnet(out), /no UNet weights found.*looks like a VAE/);
+  assert.throws(() => models.loadVae(join(DIR, 'vae_plain.ckpt'), { ...VAE_OPTS, weights: 'ema' }), /applies to training checkpoints only/);
 });
 
 test('Lightning checkpoint: its VAE (first_stage.*) loads too', () => {
