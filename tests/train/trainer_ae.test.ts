@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { getNumThreads, liveTensors, setNumThreads } from '../../src/index.js';
-import { readMetricsCsv, resolveConfig, Trainer } from '../../src/train/index.js';
+import { loadCheckpoint, readMetricsCsv, resolveConfig, Trainer } from '../../src/train/index.js';
+import { maxAbsDiff } from '../helpers.js';
 import { makeFixture, type Fixture } from './e2e_fixtures.js';
 
 let f: Fixture;
@@ -69,4 +70,25 @@ test('autoencoder mode: the loss decreases on a fixed batch, terms logged, no te
   assert.equal(r2.status, 'finished');
   assert.match(sink.text, /VAE \(frozen\): vae_small, weights .*last\.safetensors \(EMA weights of an autoencoder run at step 12\)/);
   assert.equal(liveTensors(), live0);
+});
+
+test("the reference's call order: the EMA update comes before the optimizer step (EMA at step k = weights after step k − 1)", async () => {
+  const exp = join(f.dir, 'order');
+  const c = config('flow', [`model.vae.path=${f.vae}`, 'train.max_steps=3', 'train.checkpoint_every=1', 'train.val.every=0', 'train.ema.update_after_step=10']);
+  const r = await new Trainer({ config: c, expDir: exp, out: sink, handleSignals: false }).run();
+  assert.equal(r.status, 'finished');
+  const ck = [1, 2, 3].map((s) => loadCheckpoint(join(exp, `checkpoints/step-00000000${s}.safetensors`)));
+  try {
+    for (const s of [1, 2]) {
+      let changed = 0;
+      for (const [k, ema] of ck[s].ema) {
+        const prev = ck[s - 1].model.get(k)!;
+        assert.equal(maxAbsDiff(ema, prev), 0, `ema.${k} at step ${s + 1} differs from model.${k} at step ${s}`);
+        if (maxAbsDiff(ema, ck[s].model.get(k)!) > 0) changed++;
+      }
+      assert.ok(changed > 10, 'the online weights moved past the EMA copy');
+    }
+  } finally {
+    for (const x of ck) for (const m of [x.model, x.ema, x.rng, x.optimizer!.tensors]) for (const t of m.values()) t.dispose();
+  }
 });
