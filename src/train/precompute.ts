@@ -125,7 +125,8 @@ export async function precomputeLatents(o: PrecomputeOptions): Promise<Precomput
         }
         try {
           if (batch.epoch > 0) break; // wrapped around: all items seen
-          const img = batch.image!;
+          const img = batch.image;
+          if (!img) throw new PrecomputeError(`${o.source.name} has no images to encode (items hold ${Object.keys(batch.tensors).join(', ') || 'nothing'})`);
           const { latent, lowres } = noGrad(() => tidy(() => {
             const enc = (x: Tensor) => { const post = o.vae.encode(x); try { return post.mean.clone(); } finally { post.dispose(); } };
             const { psu } = psuPair(img, { lowResSize: o.lowResSize });

@@ -193,6 +193,7 @@ export class Trainer {
     const nDrop = seedDropout(this.task.model, this.streams.dropout);
 
     const all = await openSources(c.data);
+    if (c.data.sources.some((s) => s.weight !== 1)) this.say('data: source weights are not supported yet: the sources are concatenated (each item once per epoch)');
     const split = splitSource(all, c.data.val_split, c.train.seed);
     this.trainSrc = split.train;
     this.valSrc = split.val;
