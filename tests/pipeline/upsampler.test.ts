@@ -172,15 +172,15 @@ test('cascades: scale 4 = two passes (4× size); a two-stage list equals it; bad
 test('tiling: a tile covering the image is exactly untiled; real tiles stay within the measured tolerance', async () => {
   const up = await Upsampler.load({ model: livePath });
   const big = tidy(() => F.interpolate(img.unsqueeze(0), { size: [32, 32], mode: 'bilinear', alignCorners: false }).squeeze(0));
-  const full1 = await up.upsampleImage(big, { seed: 2 });
-  const cover = await up.upsampleImage(big, { seed: 2, tileSize: 64 });
+  const full1 = await up.upsampleImage(big, { seed: 2, steps: 2 });
+  const cover = await up.upsampleImage(big, { seed: 2, steps: 2, tileSize: 64 });
   assert.equal(cover.info.tiles, 1);
   assert.equal(maxAbsDiff(cover.image, full1.image), 0);
   // 64² output = 16² latent; 48 px tiles (12 latent) with 16 px overlap: 4 tiles per stage.
-  const tiled = await up.upsampleImage(big, { seed: 2, tileSize: 48, tileOverlap: 16 });
+  const tiled = await up.upsampleImage(big, { seed: 2, steps: 2, tileSize: 48, tileOverlap: 16 });
   assert.equal(tiled.info.tiles, 4);
   const mean = tidy(() => tiled.image.sub(full1.image).abs().mean().item());
-  // Measured 0.076 (images in [−1, 1]) on these random models: GroupNorm statistics per tile and zero padding at
+  // Measured 0.079 (images in [−1, 1]) on these random models: GroupNorm statistics per tile and zero padding at
   // tile edges change every stage. Bound: 2× the measurement.
   assert.ok(mean < 0.15, `mean |tiled − untiled| ${mean}`);
   assert.ok(mean > 0, 'tiles really differ from the whole image (receptive field)');
@@ -193,7 +193,7 @@ test('tiled stages vs untiled (encode, flow, decode): errors shrink with larger 
   manualSeed(3);
   const x = tidy(() => F.interpolate(rand([1, 3, 8, 8]), { size: [64, 64], mode: 'bicubic', alignCorners: false }).mul(2).sub(1).clamp(-1, 1));
   const ctx = (tile: number | null, overlap?: number) => ({ tile, overlap, pass: 0, passes: 1 });
-  const flowOpts = () => ({ steps: 3, solver: 'euler' as const, noiseStep: 400, generator: new Generator(1) });
+  const flowOpts = () => ({ steps: 2, solver: 'euler' as const, noiseStep: 400, generator: new Generator(1) });
   const z = await encodeTiled(m, x, ctx(null));
   const d = await decodeTiled(m, z, ctx(null));
   const f = await flowTiled(m, z, flowOpts(), ctx(null));
@@ -206,10 +206,10 @@ test('tiled stages vs untiled (encode, flow, decode): errors shrink with larger 
     errs[tile] = [mad(z2, z), mad(d2, d), mad(f2.latent, f.latent)];
     for (const t of [z2, d2, f2.latent]) t.dispose();
   }
-  // Measured (16² latent, overlap 4): tile 12 → encode 0.014, decode 0.13–0.14, flow 0.085 (ranges ±0.5, ±2.5, ±2.4);
-  // tile 8 → 0.028, 0.29, 0.15. Bounds: 2× the tile-12 measurements.
+  // Measured mean |Δ| (16² latent, overlap 4, this model): tile 12 → encode 0.020, decode 0.072, flow 0.088 (value
+  // ranges ±0.5, ±2.5, ±2.4); tile 8 → 0.034, 0.15, 0.18. Bounds: 2× the tile-12 measurements.
   const [enc, dec, flw] = errs[12];
-  assert.ok(enc < 0.03 && dec < 0.3 && flw < 0.17, JSON.stringify(errs));
+  assert.ok(enc < 0.04 && dec < 0.15 && flw < 0.18, JSON.stringify(errs));
   for (let i = 0; i < 3; i++) assert.ok(errs[12][i] < errs[8][i], `stage ${i}: larger tiles are closer (${JSON.stringify(errs)})`);
   for (const t of [x, z, d, f.latent]) t.dispose();
   disposeModel(m);
