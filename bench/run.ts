@@ -17,7 +17,7 @@ import { judge, machine, table, writeReport, type Report, type RowResult } from 
 interface Args { filter: string | null; quick: boolean; rounds: number | null; threads: number | null; report: boolean; quietWait: number; quietBelow: number; retries: number; budgetSec: number }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { filter: null, quick: false, rounds: null, threads: null, report: false, quietWait: 10, quietBelow: 0.25, retries: 2, budgetSec: 240 };
+  const a: Args = { filter: null, quick: false, rounds: null, threads: null, report: false, quietWait: 5, quietBelow: 0.25, retries: 1, budgetSec: 150 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const val = () => {
@@ -41,7 +41,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--budget') a.budgetSec = Number(val());
     else if (k === '--help' || k === '-h') {
       console.log('usage: npm run bench -- [--filter <substring>] [--quick] [--rounds N] [--threads N] [--report]\n' +
-        '         [--quiet-wait SEC (default 10)] [--quiet-below SHARE (default 0.25)] [--retries N (default 2)] [--budget SEC (default 240)]\n' +
+        '         [--quiet-wait SEC (default 5)] [--quiet-below SHARE (default 0.25)] [--retries N (default 1)] [--budget SEC (default 150)]\n' +
         'Before each row, waits up to SEC seconds for other processes to use < SHARE of the cores; a row that ran while\n' +
         'others used more than that is measured again (up to N times, while the run is under its time budget) and the\n' +
         'attempt with the least foreign load is kept. Past the budget, rows are measured once without waiting.');
