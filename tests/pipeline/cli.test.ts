@@ -61,8 +61,9 @@ test('upsample: files and directories, PNG metadata, --compare; bad inputs repor
   up.dispose();
 });
 
-test('upsample: --format jpg writes a JSON sidecar; --scale 4; latents (.npy, unscaled)', () => {
-  const p = run(['a.png', '--model', model, '--out', 'out4', '--scale', '4', '--format', 'jpg', '--quiet']);
+test('upsample: --format jpg writes a JSON sidecar; cascade of two --model; latents (.npy, unscaled) with --scale 4', async () => {
+  // A repeated --model is a cascade (2× then 2×); an input after --model stays an input.
+  const p = run(['--model', model, 'a.png', '--model', model, '--out', 'out4', '--format', 'jpg', '--quiet']);
   assert.equal(p.status, 0, p.stderr);
   assert.equal(p.stderr, '', '--quiet prints nothing on success');
   assert.ok(existsSync(join(dir, 'out4', 'a_x4.jpg')));
@@ -71,9 +72,10 @@ test('upsample: --format jpg writes a JSON sidecar; --scale 4; latents (.npy, un
   const z = randn([4, 4, 5]);
   writeFileSync(join(dir, 'z.npy'), npyBytes(z.toFloat32Array(), [4, 4, 5]));
   z.dispose();
-  const q = run(['z.npy', '--model', model, '--out', 'outz', '--latent-unscaled']);
+  const q = run(['z.npy', '--model', model, '--out', 'outz', '--latent-unscaled', '--scale', '4']);
   assert.equal(q.status, 0, q.stderr);
-  assert.ok(existsSync(join(dir, 'outz', 'z_x2.png')));
+  // 4×5 latent → 16×20 image (VAE ×4) → ×4.
+  assert.deepEqual(await probeImage(join(dir, 'outz', 'z_x4.png')).then((s) => [s.width, s.height]), [80, 64]);
   const bad = run(['a.png', '--model', model, '--format', 'gif']);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--format must be png, jpg or webp/);

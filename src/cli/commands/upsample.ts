@@ -200,7 +200,7 @@ export function register(program: Command): void {
     .description('upscale images (or base-model latents) with a CFM model: PSU latent → noise → ODE → VAE decode')
     .argument('<inputs...>', 'image files, directories of images, or latents (.npy / .safetensors)')
     .option('--out <dir>', 'output directory', 'upscaled')
-    .option('--model <path...>', 'CFM model bundle or training checkpoint; several = a cascade of stages (default: the bundled model)')
+    .option('--model <path>', 'CFM model bundle or training checkpoint; repeat for a cascade of stages (default: the bundled model)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--vae <path>', 'VAE weights for a training checkpoint whose config names none')
     .option('--steps <n>', 'ODE grid points (steps − 1 solver steps; default: the model\'s)', int('steps', 2))
     .option('--solver <name>', `ODE solver: ${SOLVER_NAMES.join(', ')} (default: the model's)`)
