@@ -11,6 +11,7 @@ namespace {
 struct OpEntry {
   c10::OperatorHandle handle;
   std::string name;
+  std::vector<std::string> argCtx;  // "aten::x argument 'y'" per argument, built once (error messages only)
 };
 std::vector<OpEntry> g_ops;
 
@@ -174,7 +175,10 @@ Napi::Value Op(const Napi::CallbackInfo& info) {
     std::string overload = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
     auto h = c10::Dispatcher::singleton().findSchema({name, overload});
     if (!h) throwUsage(info.Env(), "unknown operator " + name + (overload.empty() ? "" : "." + overload) + " in this libtorch");
-    g_ops.push_back({*h, name + (overload.empty() ? "" : "." + overload)});
+    std::string full = name + (overload.empty() ? "" : "." + overload);
+    std::vector<std::string> ctx;
+    for (const auto& arg : h->schema().arguments()) ctx.push_back(full + " argument '" + arg.name() + "'");
+    g_ops.push_back({*h, full, std::move(ctx)});
     return Napi::Number::New(info.Env(), static_cast<double>(g_ops.size() - 1));
   });
 }
@@ -211,7 +215,7 @@ Napi::Value Call(const Napi::CallbackInfo& info) {
         if (arg.type()->kind() == c10::TypeKind::OptionalType) { stack.emplace_back(); continue; }
         throwUsage(env, op.name + ": argument '" + arg.name() + "' is required");
       }
-      stack.push_back(toIValue(v, arg.type(), arg, op.name + " argument '" + arg.name() + "'"));
+      stack.push_back(toIValue(v, arg.type(), arg, op.argCtx[i]));
     }
     op.handle.callBoxed(&stack);
     if (stack.empty()) return env.Undefined();
