@@ -303,3 +303,13 @@ export function loadModel(path: string, opts: CheckpointLoadOptions = {}): CfmMo
   if (md.format === CHECKPOINT_FORMAT) return loadTrainingCheckpoint(path, opts);
   return loadBundle(path);
 }
+
+/** Turns a training checkpoint (EMA UNet + config + VAE) into a self-contained CFM bundle. */
+export function exportBundle(checkpoint: string, out: string, opts: CheckpointLoadOptions & { name?: string; info?: Record<string, unknown> } = {}): void {
+  const m = loadTrainingCheckpoint(checkpoint, opts);
+  try {
+    writeBundle(out, { unet: m.unet, vae: m.vae, flow: m.flow, name: opts.name ?? m.name, info: { checkpoint, ...opts.info } });
+  } finally {
+    disposeModel(m);
+  }
+}

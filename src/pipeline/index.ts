@@ -3,7 +3,7 @@ export { Upsampler, defaultModelPath } from './upsampler.js';
 export type * from './types.js';
 export { ModelLoadError, DefaultModelMissingError, PipelineError } from './errors.js';
 export {
-  BUNDLE_FORMAT, BUNDLE_VERSION, DEFAULT_FLOW_CONFIG, writeBundle, loadBundle, loadTrainingCheckpoint, loadModel, disposeModel, resolveFlowConfig, readVaeWeights,
+  BUNDLE_FORMAT, BUNDLE_VERSION, DEFAULT_FLOW_CONFIG, writeBundle, loadBundle, loadTrainingCheckpoint, loadModel, disposeModel, resolveFlowConfig, readVaeWeights, exportBundle,
   type FlowBundleConfig, type CfmModel, type WriteBundleOptions, type CheckpointLoadOptions,
 } from './bundle.js';
 export { planTiles, tileStarts, rampWeights, tileWeights, blendTiles, blendTilesSync, coverage, type Tile, type TilePlan } from './tiles.js';

@@ -8,7 +8,7 @@ import { liveTensors, manualSeed, randn, tidy, type Tensor } from '../../src/ten
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../src/io/index.js';
 import { EfficientUNet, AutoencoderKL } from '../../src/models/index.js';
 import { train } from '../../src/index.js';
-import { BUNDLE_FORMAT, loadBundle, loadModel, disposeModel, ModelLoadError, resolveFlowConfig, DEFAULT_FLOW_CONFIG } from '../../src/pipeline/index.js';
+import { BUNDLE_FORMAT, exportBundle, loadBundle, loadModel, disposeModel, ModelLoadError, resolveFlowConfig, DEFAULT_FLOW_CONFIG } from '../../src/pipeline/index.js';
 import { TINY_UNET, TINY_VAE, tmpDir, writeTinyBundle } from './tiny.js';
 import { maxAbsDiff } from '../helpers.js';
 
@@ -121,6 +121,16 @@ test('training checkpoint: EMA UNet, flow settings from the config, VAE from mod
     disposeModel(fromBundle);
     vaeEma.dispose();
     assert.throws(() => loadModel(aeCk), /mode "autoencoder", not of a flow model/);
+    // Export: the bundle holds the same networks and settings as the checkpoint it came from.
+    const exported = join(dir, 'exported.safetensors');
+    exportBundle(ck, exported);
+    const m5 = loadBundle(exported), m6 = loadModel(ck);
+    sameWeights(m5.unet.stateDict(), m6.unet.stateDict());
+    sameWeights(m5.vae.stateDict(), m6.vae.stateDict());
+    assert.deepEqual(m5.flow, m6.flow);
+    assert.equal(m5.name, 'run1@step42');
+    disposeModel(m5);
+    disposeModel(m6);
     // Without a VAE path the error says how to give one.
     const noVae = join(dir, 'novae.safetensors');
     train.saveCheckpoint(noVae, { step: 1, model: online.stateDict(), config: { ...config, model: { ...config.model, vae: { ...config.model.vae, path: null } } } });
