@@ -326,8 +326,10 @@ export class Trainer {
       let waitMs = 0;
       const stepNo = this.step + 1;
       for (let micro = 0; micro < t.grad_accum; micro++) {
+        // data time = the whole next() call: decode waits plus synchronous reads (latent shards)
+        const tData = performance.now();
         const batch: Batch = await this.loader.next();
-        waitMs += batch.waitMs;
+        waitMs += performance.now() - tData;
         try {
           const { value, terms } = tidy(() => {
             const r = this.task.loss(batch, this.streams);
