@@ -90,6 +90,14 @@ export function deriveSeed(seed: number, k: number): number {
   return new Rng(seed, 0x5eed5, k).nextU32();
 }
 
+/** A checkpoint file, or for an experiment or checkpoints folder its latest checkpoint. */
+export function resolveCheckpointPath(p: string): string {
+  if (!existsSync(p) || !statSync(p).isDirectory()) return p;
+  const latest = new CheckpointDir(existsSync(join(p, 'checkpoints')) ? join(p, 'checkpoints') : p).latest();
+  if (!latest) throw new TrainerSetupError(`no checkpoint found in ${p}`);
+  return latest.path;
+}
+
 function makeStreams(seed: number): Streams {
   const g = (k: number) => new Generator(deriveSeed(seed, k));
   return { time: g(1), noise: g(2), posterior: g(3), dropout: g(4) };
@@ -173,12 +181,7 @@ export class Trainer {
     mkdirSync(this.expDir, { recursive: true });
     let resumed: LoadedCheckpoint | undefined;
     if (this.opts.resumeCheckpoint) {
-      let p = this.opts.resumeCheckpoint;
-      if (existsSync(p) && statSync(p).isDirectory()) {
-        const latest = new CheckpointDir(existsSync(join(p, 'checkpoints')) ? join(p, 'checkpoints') : p).latest();
-        if (!latest) throw new TrainerSetupError(`no checkpoint found in ${p}`);
-        p = latest.path;
-      }
+      const p = resolveCheckpointPath(this.opts.resumeCheckpoint);
       resumed = loadCheckpoint(p);
       const mode = (resumed.config as { mode?: string } | undefined)?.mode ?? 'flow';
       if (mode !== c.mode) throw new TrainerSetupError(`${p} is a ${mode} checkpoint, but the config's mode is ${c.mode}`);

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { configSpec, describe, loadConfig, resolveConfig, type FmboostConfig } from '../../train/config/index.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
-import { Trainer } from '../../train/trainer.js';
+import { Trainer, resolveCheckpointPath } from '../../train/trainer.js';
 import { dumpConfig } from '../../train/config/index.js';
 
 interface TrainCliOptions {
@@ -52,14 +52,14 @@ export function register(program: Command): void {
         for (const w of loaded.warnings) process.stderr.write(`fmboost: warning: ${w}\n`);
         config = loaded.config;
       } else if (o.resume_checkpoint) {
-        config = configFromCheckpoint(o.resume_checkpoint, overrides);
+        config = configFromCheckpoint(resolveCheckpointPath(o.resume_checkpoint), overrides);
       } else {
         throw new Error('train needs --config FILE (or --resume_checkpoint CKPT to continue with its stored config)');
       }
       let name = o.name ?? config.name ?? undefined;
       if (!name && o.resume_checkpoint) {
         // logs/NAME/checkpoints/x.safetensors → NAME
-        const parts = resolve(o.resume_checkpoint).split('/');
+        const parts = resolve(resolveCheckpointPath(o.resume_checkpoint)).split('/');
         const i = parts.lastIndexOf('checkpoints');
         if (i > 0) name = parts[i - 1];
       }
