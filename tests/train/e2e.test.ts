@@ -90,7 +90,7 @@ test('SIGKILL after a checkpoint, then --resume_checkpoint: same final weights, 
   const p = spawnCli(['train', '--config', cfg, '--name', 'killed', '--logdir', logs], f.dir);
   const done = collect(p);
   let killedAt = -1;
-  for (let i = 0; i < 1500 && killedAt < 0; i++) {
+  for (let i = 0; i < 6000 && killedAt < 0; i++) {
     await new Promise((r) => setTimeout(r, 10));
     const names = existsSync(ckdir) ? readdirSync(ckdir).filter((n) => /^step-\d+\.safetensors$/.test(n)) : [];
     if (names.length) {
@@ -124,7 +124,7 @@ test('SIGINT saves checkpoints/interrupted and exits 130; SIGUSR1 saves and cont
   const p = spawnCli(['train', '--config', cfg, '--name', 'sig', '--logdir', logs, 'train.val.every=0'], f.dir);
   const done = collect(p);
   let sent = '';
-  for (let i = 0; i < 1500; i++) {
+  for (let i = 0; i < 6000; i++) {
     await new Promise((r) => setTimeout(r, 10));
     const names = existsSync(ckdir) ? readdirSync(ckdir) : [];
     if (!sent && names.some((n) => /^step-\d+\.safetensors$/.test(n))) { p.kill('SIGUSR1'); sent = 'usr1'; }
