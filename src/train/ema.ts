@@ -106,7 +106,9 @@ export class EMA {
 
   private target(name: string, src: Tensor, shadow: Map<string, Tensor> | undefined, kind: string): Tensor {
     if (!shadow) {
-      const t = keep(src.detach().clone());
+      const d = src.detach();
+      const t = keep(d.clone());
+      d.dispose();
       this.owned.push(t);
       return t;
     }
