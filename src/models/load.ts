@@ -11,7 +11,7 @@ import { StateDictError } from '../nn/index.js';
 import {
   detectWeightsFormat, flattenCheckpoint, loadTorchCheckpoint, PyObject, readSafetensors, readSafetensorsHeader, readTorchPickle,
 } from '../io/index.js';
-import { AutoencoderKL, resolveVAEConfig, toLdmVaeStateDict, vaeKeyLayout, type ResolvedVAEConfig } from './vae/index.js';
+import { AutoencoderKL, resolveVAEConfig, toLdmVaeStateDict, vaeKeyLayout, VAE_PREFIXES, type ResolvedVAEConfig } from './vae/index.js';
 import { EfficientUNet, resolveUNetConfig, selectUnetWeights, unetConfigToSnake, type ResolvedUNetConfig, type UnetWeights } from './unet/index.js';
 import { UNET_PRESETS, VAE_PRESETS, type Preset } from './presets.js';
 import { ModelConfigError } from './config_util.js';
@@ -230,7 +230,7 @@ export function readVaeWeights(path: string, opts: LoadVaeOptions = {}): ModelWe
   else if (layout.prefix) format = 'ldm-checkpoint';
   else format = 'ldm';
   if (!layout.keys.some((k) => /(^|\.)(encoder|decoder)\./.test(k))) {
-    throw new ModelLoadError(path, format, `no VAE weights found: no keys named encoder.*/decoder.* (LDM or diffusers names), bare or under ${['first_stage_model.', 'first_stage.', 'vae.'].join(', ')}` +
+    throw new ModelLoadError(path, format, `no VAE weights found: no keys named encoder.*/decoder.* (LDM or diffusers names), bare or under ${VAE_PREFIXES.join(', ')}` +
       (f.keys.some((k) => /input_blocks\./.test(k)) ? ' (this looks like a UNet checkpoint)' : ''));
   }
   if (format === 'lightning') {
