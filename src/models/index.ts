@@ -9,6 +9,7 @@ export { UNET_PRESETS, VAE_PRESETS, createUNet, createVAE, type Preset, type UNe
 export { unetMacs, vaeMacs } from './flops.js';
 export {
   loadVae, loadUnet, readVaeWeights, readUnetWeights, buildVae, buildUnet, inferVaeConfig, configForMetadata, ModelLoadError, WEIGHTS_FORMAT,
+  readVaeStateDict, loadVaeWeightsInto, type ReadVaeStateDictOptions, type VaeStateDict,
   type SourceFormat, type LoadVaeOptions, type LoadUnetOptions, type ModelWeights, type ConfigSpec,
 } from './load.js';
 export { convertWeights, detectModelKinds, type ConvertOptions, type ConvertReport, type ModelKind } from './convert.js';

@@ -31,7 +31,7 @@ export type SourceFormat =
 /** A weights file could not be turned into a model; the message names the file, its format and the keys at fault. */
 export class ModelLoadError extends Error {
   override name = 'ModelLoadError';
-  constructor(readonly file: string, readonly format: SourceFormat | null, detail: string, options?: { cause?: unknown }) {
+  constructor(readonly file: string, readonly format: SourceFormat | null, readonly detail: string, options?: { cause?: unknown }) {
     super(`${file}${format ? ` (${format})` : ''}: ${detail}`, options);
   }
 }
@@ -59,8 +59,9 @@ export interface ModelWeights<C> {
   config: C;
   format: SourceFormat;
   container: 'safetensors' | 'torch';
-  /** For training checkpoints: the copy taken. */
+  /** For training checkpoints: the copy taken, and (VAE) the step it was saved at. */
   weights: UnetWeights | null;
+  step?: number | null;
   /** Where the config came from. */
   configSource: 'option' | 'file' | 'inferred' | 'file+option' | 'inferred+option';
   /** Tensors in the file, and how many of them were taken. */
@@ -212,11 +213,41 @@ function wrapLoad<T>(path: string, format: SourceFormat | null, fn: () => T): T 
 
 // ------------------------------------------------------------------------------------------------- VAE
 
-/** The VAE's weights (in LDM names) and config from any supported file. The caller disposes stateDict. */
-export function readVaeWeights(path: string, opts: LoadVaeOptions = {}): ModelWeights<ResolvedVAEConfig> {
+export interface ReadVaeStateDictOptions {
+  /** For fmboost autoencoder training checkpoints: 'ema' (default when present) or 'online'. */
+  weights?: UnetWeights;
+  /** len(ch_mult) of the model the weights are for (renumbers diffusers' decoder blocks); default: counted from the keys. */
+  numLevels?: number;
+}
+
+/** A VAE state dict read from a file, before (or without) settling its config. */
+export interface VaeStateDict {
+  /** In LDM names. The caller disposes the tensors. */
+  stateDict: Map<string, Tensor>;
+  format: SourceFormat;
+  container: 'safetensors' | 'torch';
+  /** For training checkpoints: the copy taken, and the step it was saved at. */
+  weights: UnetWeights | null;
+  step: number | null;
+  fileKeys: number;
+  takenKeys: number;
+}
+
+/** What the file says about the config (read lazily: a caller with its own architecture never needs it). */
+type FileConfig = () => Record<string, unknown> | undefined;
+
+/**
+ * The VAE's weights (in LDM names) from any supported file, without a config: for callers that have the
+ * architecture already (a model built from a training config). The caller disposes stateDict.
+ */
+export function readVaeStateDict(path: string, opts: ReadVaeStateDictOptions = {}): VaeStateDict {
+  return readVae(path, opts).sd;
+}
+
+function readVae(path: string, opts: ReadVaeStateDictOptions): { sd: VaeStateDict; fileConfig: FileConfig } {
   const f = openFile(path);
   let format: SourceFormat;
-  let fileConfig: Record<string, unknown> | undefined;
+  let fileConfig: FileConfig = () => undefined;
   if (f.metadata.format === 'fmboost-checkpoint') return readVaeTrainingCheckpoint(path, f, opts);
   if (opts.weights) throw new ModelLoadError(path, null, `weights '${opts.weights}' applies to training checkpoints only (this file has one copy of the VAE)`);
   const layout = vaeKeyLayout(f.keys);
@@ -224,7 +255,8 @@ export function readVaeWeights(path: string, opts: LoadVaeOptions = {}): ModelWe
   if (f.metadata.format === WEIGHTS_FORMAT) {
     format = 'fmboost';
     if (f.metadata.kind !== 'vae') throw new ModelLoadError(path, format, `holds a ${f.metadata.kind ?? 'model of unknown kind'}, not a VAE`);
-    fileConfig = parseJsonMeta(path, format, f.metadata, 'config');
+    const c = parseJsonMeta(path, format, f.metadata, 'config');
+    fileConfig = () => c;
   } else if (layout.diffusers) format = 'diffusers';
   else if (layout.prefix === 'first_stage.' || isLightning) format = 'lightning';
   else if (layout.prefix) format = 'ldm-checkpoint';
@@ -236,15 +268,15 @@ export function readVaeWeights(path: string, opts: LoadVaeOptions = {}): ModelWe
   if (format === 'lightning') {
     const p = findTargetParams(f.extra.hyper_parameters, /AutoencoderKL$/);
     if (p && ('ddconfig' in p || 'embed_dim' in p)) {
-      fileConfig = { ...((p.ddconfig ?? {}) as Record<string, unknown>), ...('embed_dim' in p ? { embed_dim: p.embed_dim } : {}) };
+      const c = { ...((p.ddconfig ?? {}) as Record<string, unknown>), ...('embed_dim' in p ? { embed_dim: p.embed_dim } : {}) };
+      fileConfig = () => c;
     }
   }
-
-  return finishVae(path, f, format, fileConfig, layout.keys, null, null, opts);
+  return { sd: readVaeKeys(path, f, format, layout.keys, null, null, null, opts.numLevels), fileConfig };
 }
 
 /** fmboost autoencoder training checkpoints: model.* (online) / ema.* (EMA) in LDM names; config.model.vae = preset + overrides. */
-function readVaeTrainingCheckpoint(path: string, f: OpenedFile, opts: LoadVaeOptions): ModelWeights<ResolvedVAEConfig> {
+function readVaeTrainingCheckpoint(path: string, f: OpenedFile, opts: ReadVaeStateDictOptions): { sd: VaeStateDict; fileConfig: FileConfig } {
   const format: SourceFormat = 'fmboost-checkpoint';
   const has = (p: string) => f.keys.some((k) => k.startsWith(p));
   if (!has('model.encoder.') && !has('ema.encoder.')) throw new ModelLoadError(path, format, 'this training checkpoint holds a UNet (flow mode), not a VAE');
@@ -252,41 +284,64 @@ function readVaeTrainingCheckpoint(path: string, f: OpenedFile, opts: LoadVaeOpt
   const prefix = weights === 'ema' ? 'ema.' : 'model.';
   if (!has(`${prefix}encoder.`)) throw new ModelLoadError(path, format, `this training checkpoint has no ${weights} weights (no keys starting with '${prefix}')`);
   const cfg = parseJsonMeta(path, format, f.metadata, 'config') as { model?: { vae?: Record<string, unknown> } } | undefined;
-  let fileConfig: Record<string, unknown> | undefined;
-  const v = cfg?.model?.vae;
-  if (v) {
+  const fileConfig: FileConfig = () => {
+    const v = cfg?.model?.vae;
+    if (!v) return undefined;
     const base = typeof v.preset === 'string' ? presetConfig(VAE_PRESETS, v.preset, 'VAE') : {};
     const overrides = flatCamel(Object.fromEntries(Object.entries(v).filter(([k, x]) => k !== 'preset' && k !== 'path' && x !== null)));
-    fileConfig = { ...base, ...overrides };
-  }
-  return finishVae(path, f, format, fileConfig, f.keys.filter((k) => k.startsWith(prefix)), prefix, weights, opts);
+    return { ...base, ...overrides };
+  };
+  const step = f.metadata.step !== undefined && Number.isInteger(Number(f.metadata.step)) ? Number(f.metadata.step) : null;
+  return { sd: readVaeKeys(path, f, format, f.keys.filter((k) => k.startsWith(prefix)), prefix, weights, step, opts.numLevels), fileConfig };
 }
 
-function finishVae(path: string, f: OpenedFile, format: SourceFormat, fileConfig: Record<string, unknown> | undefined, keys: string[],
-  strip: string | null, weights: UnetWeights | null, opts: LoadVaeOptions): ModelWeights<ResolvedVAEConfig> {
+/** Reads `keys` (stripping `strip`) and maps them to LDM names. */
+function readVaeKeys(path: string, f: OpenedFile, format: SourceFormat, keys: string[], strip: string | null, weights: UnetWeights | null,
+  step: number | null, numLevels: number | undefined): VaeStateDict {
   const read = f.read(keys);
   const src = strip ? new Map([...read].map(([k, t]) => [k.slice(strip.length), t] as [string, Tensor])) : read;
   try {
-    const ldm = wrapLoad(path, format, () => toLdmVaeStateDict(src));
+    const ldm = wrapLoad(path, format, () => toLdmVaeStateDict(src, numLevels));
     // toLdmVaeStateDict returns views of src's tensors: hand the caller its own handles.
     const stateDict = new Map<string, Tensor>();
     const srcTensors = new Set(src.values());
     for (const [k, v] of ldm) stateDict.set(k, srcTensors.has(v) ? v.alias() : v);
-    try {
-      const { config, source } = wrapLoad(path, format, () => {
-        const user = typeof opts.config === 'string' ? presetConfig(VAE_PRESETS, opts.config, 'VAE') : opts.config ? flatCamel(opts.config) : undefined;
-        if (typeof opts.config === 'string') return { config: resolveVAEConfig(user!), source: 'option' as const };
-        const base = fileConfig ? flatCamel(fileConfig) : inferVaeConfig(stateDict);
-        const kind = fileConfig ? 'file' : 'inferred';
-        return { config: resolveVAEConfig({ ...base, ...user }), source: (user ? `${kind}+option` : kind) as ModelWeights<unknown>['configSource'] };
-      });
-      return { kind: 'vae', stateDict, config, format, container: f.container, weights, configSource: source, fileKeys: f.keys.length, takenKeys: keys.length };
-    } catch (e) {
-      disposeAll(stateDict);
-      throw e;
-    }
+    return { stateDict, format, container: f.container, weights, step, fileKeys: f.keys.length, takenKeys: keys.length };
   } finally {
     disposeAll(src);
+  }
+}
+
+/** The VAE's weights (in LDM names) and config from any supported file. The caller disposes stateDict. */
+export function readVaeWeights(path: string, opts: LoadVaeOptions = {}): ModelWeights<ResolvedVAEConfig> {
+  const { sd: w, fileConfig } = readVae(path, { weights: opts.weights });
+  try {
+    const { config, source } = wrapLoad(path, w.format, () => {
+      const user = typeof opts.config === 'string' ? presetConfig(VAE_PRESETS, opts.config, 'VAE') : opts.config ? flatCamel(opts.config) : undefined;
+      if (typeof opts.config === 'string') return { config: resolveVAEConfig(user!), source: 'option' as const };
+      const fc = fileConfig();
+      const base = fc ? flatCamel(fc) : inferVaeConfig(w.stateDict);
+      const kind = fc ? 'file' : 'inferred';
+      return { config: resolveVAEConfig({ ...base, ...user }), source: (user ? `${kind}+option` : kind) as ModelWeights<unknown>['configSource'] };
+    });
+    return { kind: 'vae', ...w, config, configSource: source };
+  } catch (e) {
+    disposeAll(w.stateDict);
+    throw e;
+  }
+}
+
+/**
+ * Loads the VAE weights of `path` (any supported format) strictly into an existing model, whose config is
+ * taken as it is (nothing is inferred from the file). Errors name the file, its format and the keys at fault.
+ */
+export function loadVaeWeightsInto(vae: AutoencoderKL, path: string, opts: { weights?: UnetWeights } = {}): Omit<VaeStateDict, 'stateDict'> {
+  const { stateDict, ...info } = readVaeStateDict(path, { weights: opts.weights, numLevels: vae.config.chMult.length });
+  try {
+    wrapLoad(path, info.format, () => vae.loadStateDict(stateDict, { strict: true }));
+    return info;
+  } finally {
+    disposeAll(stateDict);
   }
 }
 

@@ -8,8 +8,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Tensor } from '../tensor/index.js';
-import { readSafetensors, readSafetensorsHeader, writeSafetensors, loadWeights } from '../io/index.js';
-import { EfficientUNet, AutoencoderKL, resolveUNetConfig, resolveVAEConfig, toLdmVaeStateDict, createVAE, type ResolvedUNetConfig, type ResolvedVAEConfig } from '../models/index.js';
+import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/index.js';
+import {
+  EfficientUNet, AutoencoderKL, resolveUNetConfig, resolveVAEConfig, createVAE, readVaeStateDict, ModelLoadError as ModelsLoadError, type ResolvedUNetConfig, type ResolvedVAEConfig,
+} from '../models/index.js';
 import { isSolverName, SOLVER_NAMES, type SolverName } from '../flow/index.js';
 import { CHECKPOINT_FORMAT } from '../train/checkpoint.js';
 import { ModelLoadError } from './errors.js';
@@ -266,8 +268,9 @@ export function loadTrainingCheckpoint(path: string, opts: CheckpointLoadOptions
 }
 
 /**
- * VAE weights with LDM names from: an autoencoder training checkpoint (mode=autoencoder; EMA weights when
- * present), a CFM bundle (its vae.*), or any weights file src/models reads (LDM, diffusers, prefixed checkpoints).
+ * VAE weights with LDM names from a CFM bundle (its vae.*) or any file src/models reads (LDM, diffusers,
+ * Lightning, prefixed checkpoints, our weights, an autoencoder training checkpoint: EMA weights when present).
+ * The caller disposes the tensors.
  */
 export function readVaeWeights(path: string, numLevels: number): Map<string, Tensor> {
   checkFile(path);
@@ -275,20 +278,18 @@ export function readVaeWeights(path: string, numLevels: number): Map<string, Ten
   try {
     md = readSafetensorsHeader(path).metadata;
   } catch {
-    md = null; // not safetensors: a torch checkpoint, read below
+    md = null; // not safetensors: a torch checkpoint, read by models/load.ts
   }
-  if (md?.format === CHECKPOINT_FORMAT) {
-    const head = readSafetensorsHeader(path);
-    const prefix = [...head.tensors.keys()].some((k) => k.startsWith('ema.')) ? 'ema.' : 'model.';
-    const { tensors } = readSafetensors(path, { keys: (k) => k.startsWith(prefix) });
-    return new Map([...tensors].map(([k, t]) => [k.slice(prefix.length), t] as [string, Tensor]));
+  if (md?.format === BUNDLE_FORMAT) {
+    const raw = readSafetensors(path, { keys: (k) => k.startsWith('vae.') }).tensors;
+    return new Map([...raw].map(([k, t]) => [k.slice(4), t] as [string, Tensor]));
   }
-  const raw = md?.format === BUNDLE_FORMAT ? readSafetensors(path, { keys: (k) => k.startsWith('vae.') }).tensors : loadWeights(path);
-  const vae = toLdmVaeStateDict(raw, numLevels);
-  // Tensors the key map dropped (other prefixes) are freed here; kept ones belong to the caller.
-  const kept = new Set(vae.values());
-  for (const t of raw.values()) if (!kept.has(t)) t.dispose();
-  return vae;
+  try {
+    return readVaeStateDict(path, { numLevels }).stateDict;
+  } catch (e) {
+    if (e instanceof ModelsLoadError) throw new ModelLoadError(path, `VAE weights${e.format ? ` (${e.format})` : ''}: ${e.detail}`);
+    throw e;
+  }
 }
 
 /** A bundle or a training checkpoint, told apart by the file's metadata. */

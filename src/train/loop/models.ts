@@ -1,12 +1,12 @@
 // The networks a training config describes: the EfficientUNet (flow mode) and the KL autoencoder,
-// with the VAE weights loaded from a file (plain / diffusers / Lightning state dicts, or an fmboost
+// with the VAE weights loaded from a file by models/load.ts (any format it reads, including an fmboost
 // training checkpoint of mode = autoencoder, whose EMA weights are used).
 import { existsSync } from 'node:fs';
 import { Dropout, type Module } from '../../nn/index.js';
 import type { Generator } from '../../tensor/index.js';
-import { AutoencoderKL, EfficientUNet, createVAE, toLdmVaeStateDict } from '../../models/index.js';
-import { loadWeights, readSafetensorsHeader, detectWeightsFormat } from '../../io/index.js';
-import { CHECKPOINT_FORMAT, loadCheckpoint } from '../checkpoint.js';
+import { AutoencoderKL, EfficientUNet, createVAE, loadVaeWeightsInto } from '../../models/index.js';
+import { readSafetensorsHeader, detectWeightsFormat } from '../../io/index.js';
+import { CHECKPOINT_FORMAT } from '../checkpoint.js';
 import { unetModelConfig, vaeModelOverrides, type FmboostConfig, type VaeOptions } from '../config/index.js';
 
 export class ModelSetupError extends Error {
@@ -32,31 +32,16 @@ export function isTrainingCheckpoint(path: string): boolean {
 }
 
 /**
- * Loads VAE weights into `vae` (strict: every key must fit, so a wrong preset fails loudly).
+ * Loads VAE weights into `vae` (strict: every key must fit, so a wrong preset fails loudly). Any file
+ * models/load.ts reads: plain / whole-checkpoint LDM, diffusers, Lightning, our weights, a CFM bundle's vae.*,
+ * or an fmboost training checkpoint of mode = autoencoder (its EMA weights when present).
  * Returns a description of what was loaded.
  */
 export function loadVaeWeights(vae: AutoencoderKL, path: string): string {
   if (!existsSync(path)) throw new ModelSetupError(`VAE weights file not found: ${path}`);
-  if (isTrainingCheckpoint(path)) {
-    const ck = loadCheckpoint(path);
-    try {
-      const cfg = ck.config as { mode?: string } | undefined;
-      if (cfg?.mode !== 'autoencoder') throw new ModelSetupError(`${path} is a training checkpoint of mode ${JSON.stringify(cfg?.mode)}, not of an autoencoder`);
-      const sd = ck.ema.size ? ck.ema : ck.model;
-      vae.loadStateDict(sd, { strict: true });
-      return `${path} (${ck.ema.size ? 'EMA' : 'online'} weights of an autoencoder run at step ${ck.step})`;
-    } finally {
-      for (const m of [ck.model, ck.ema, ck.rng, ck.optimizer?.tensors]) if (m) for (const t of m.values()) t.dispose();
-    }
-  }
-  const raw = loadWeights(path);
-  try {
-    const sd = toLdmVaeStateDict(raw, vae.config.chMult.length);
-    vae.loadStateDict(sd, { strict: true });
-  } finally {
-    for (const t of raw.values()) t.dispose();
-  }
-  return path;
+  const r = loadVaeWeightsInto(vae, path);
+  if (r.format !== 'fmboost-checkpoint') return path;
+  return `${path} (${r.weights === 'ema' ? 'EMA' : 'online'} weights of an autoencoder run at step ${r.step})`;
 }
 
 /** The frozen VAE of flow training (eval mode, no gradients). */
