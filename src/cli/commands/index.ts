@@ -7,5 +7,6 @@ import { register as precompute } from './precompute.js';
 import { register as convert } from './convert.js';
 import { register as serve } from './serve.js';
 import { register as upsample } from './upsample.js';
+import { register as evalCmd } from './eval.js';
 
-export const COMMANDS: ((program: Command) => void)[] = [info, parity, upsample, train, precompute, convert, serve];
+export const COMMANDS: ((program: Command) => void)[] = [info, parity, upsample, train, precompute, convert, serve, evalCmd];

@@ -1,0 +1,96 @@
+// Writes an evaluation: eval.md (table of means), eval.json (everything, per image), eval_psnr_nfe.png
+// (PSNR against function evaluations, one line per solver) and eval_grid.png (bicubic | ours | ground truth).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodePng, type RgbImage } from '../train/png.js';
+import { plotLines, type Rgb, type Series } from '../train/plot.js';
+import { imageGrid } from '../train/loop/grid.js';
+import type { EvalResult, RowResult } from './run.js';
+
+export interface EvalFiles { md: string; json: string; plot: string; grid: string | null }
+
+export const SOLVER_COLORS: Record<string, Rgb> = {
+  euler: [31, 119, 180], rk4: [255, 127, 14], dopri5: [44, 160, 44], midpoint: [214, 39, 40], heun: [148, 103, 189],
+};
+const BASELINE_COLOR: Rgb = [150, 150, 150];
+const COLOR_NAMES: Record<string, string> = { euler: 'blue', rk4: 'orange', dopri5: 'green', midpoint: 'red', heun: 'purple' };
+
+const fmt = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
+
+/** CFM rows at the model's own source and noise step, grouped by solver and sorted by nfe: the plot's lines. */
+export function solverCurves(r: EvalResult): Map<string, RowResult[]> {
+  const out = new Map<string, RowResult[]>();
+  for (const row of r.rows) {
+    if (row.kind !== 'cfm' || row.source !== r.flow.source || row.noiseStep !== r.flow.noiseStep) continue;
+    const l = out.get(row.solver!) ?? [];
+    l.push(row);
+    out.set(row.solver!, l);
+  }
+  for (const l of out.values()) l.sort((a, b) => a.nfe - b.nfe);
+  return out;
+}
+
+export function evalMarkdown(r: EvalResult): string {
+  const lines = [
+    `# fmboost eval: ${r.model}`,
+    '',
+    `Model \`${r.modelPath}\` (${r.flow.factor}×, source ${r.flow.source}, noise step ${r.flow.noiseStep}); ${r.images.length} image(s); seed ${r.seed}.`,
+    'Low-res input: bilinear (no antialias) downsample of the high-res image by the model factor, quantised to 8 bits.',
+    'PSNR / SSIM against the high-res image in [-1, 1] (data range 2; SSIM: 11-tap Gaussian, σ 1.5); means over images.',
+    's/image: wall time of the row on this machine (CFM rows: encode + flow + decode). nfe: UNet evaluations per image.',
+    '',
+    '| row | config | PSNR (dB) | SSIM | s/image | nfe |',
+    '|---|---|---:|---:|---:|---:|',
+    ...r.rows.map((x) => `| ${x.label} | ${x.config} | ${fmt(x.psnr, 2)} | ${fmt(x.ssim, 4)} | ${fmt(x.seconds, 3)} | ${fmt(x.nfe, 1)} |`),
+    '',
+  ];
+  const curves = solverCurves(r);
+  if (curves.size) {
+    lines.push(`Plot \`eval_psnr_nfe.png\`: PSNR against nfe at the model's source and noise step; ${[...curves.keys()].map((s) => `${s} ${COLOR_NAMES[s] ?? ''}`.trim()).join(', ')}; gray lines: bicubic (solid span) baseline.`, '');
+  }
+  if (r.grid.length) lines.push(`Grid \`eval_grid.png\`: per image, bicubic | ${r.gridRow ?? '(no CFM row)'} | ground truth.`, '');
+  return lines.join('\n');
+}
+
+/** Draws a filled square marker of side 2k+1 at pixel (x, y). */
+function marker(img: RgbImage, x: number, y: number, c: Rgb, k = 2): void {
+  for (let dy = -k; dy <= k; dy++) {
+    for (let dx = -k; dx <= k; dx++) {
+      const px = Math.round(x) + dx, py = Math.round(y) + dy;
+      if (px < 0 || py < 0 || px >= img.width || py >= img.height) continue;
+      img.data.set(c, (py * img.width + px) * 3);
+    }
+  }
+}
+
+/** PSNR against nfe, one line (with markers) per solver, and the bicubic baseline as a gray line. */
+export function psnrNfePlot(r: EvalResult): Buffer {
+  const curves = solverCurves(r);
+  const series: Series[] = [];
+  const xs = [...curves.values()].flat().map((x) => x.nfe);
+  const [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+  const bic = r.rows.find((x) => x.kind === 'bicubic');
+  if (bic && Number.isFinite(bic.psnr)) series.push({ x: [x0, x1], y: [bic.psnr, bic.psnr], color: BASELINE_COLOR });
+  for (const [solver, rows] of curves) series.push({ x: rows.map((x) => x.nfe), y: rows.map((x) => x.psnr), color: SOLVER_COLORS[solver] ?? [0, 0, 0] });
+  const { image, layout } = plotLines(series, { width: 560, height: 340 });
+  const px = (x: number) => layout.left + ((x - layout.xMin) / (layout.xMax - layout.xMin)) * (layout.right - layout.left);
+  const py = (y: number) => layout.bottom - ((y - layout.yMin) / (layout.yMax - layout.yMin)) * (layout.bottom - layout.top);
+  for (const [solver, rows] of curves) for (const x of rows) if (Number.isFinite(x.psnr)) marker(image, px(x.nfe), py(x.psnr), SOLVER_COLORS[solver] ?? [0, 0, 0]);
+  return encodePng(image);
+}
+
+/** Writes the four files into dir (created). */
+export function writeEvalReport(r: EvalResult, dir: string): EvalFiles {
+  mkdirSync(dir, { recursive: true });
+  const files: EvalFiles = { md: join(dir, 'eval.md'), json: join(dir, 'eval.json'), plot: join(dir, 'eval_psnr_nfe.png'), grid: null };
+  writeFileSync(files.md, evalMarkdown(r));
+  const { grid: _grid, ...json } = r;
+  // JSON has no Infinity (a perfect reconstruction's PSNR): write it as null.
+  writeFileSync(files.json, JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  writeFileSync(files.plot, psnrNfePlot(r));
+  if (r.grid.length) {
+    files.grid = join(dir, 'eval_grid.png');
+    writeFileSync(files.grid, encodePng(imageGrid(r.grid)));
+  }
+  return files;
+}

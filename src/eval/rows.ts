@@ -1,0 +1,68 @@
+// The rows of an evaluation: baselines and CFM sampling configurations, parsed from a compact spec.
+//   bicubic | lanczos        libtorch bicubic / separable Lanczos-3 of the 8-bit low-res image, 8-bit output
+//   sharp-cubic              sharp (libvips) enlarge with kernel 'cubic' (see run.ts: offset by a fraction of a pixel)
+//   vae                      VAE round trip of the high-res image (encode → decode): the model's ceiling
+//   psu-rt | lsu-rt          coupled source latent decoded without the flow (isolates the flow's contribution)
+//   <solver>[:<points>][:psu|lsu][:n<noiseStep>]   CFM via the pipeline, e.g. euler:11, rk4:2, dopri5, euler:11:lsu:n200
+import { isSolverName, SOLVER_NAMES, type SolverName } from '../flow/index.js';
+
+export type BaselineKind = 'bicubic' | 'lanczos' | 'sharp-cubic' | 'vae' | 'psu-rt' | 'lsu-rt';
+
+export type EvalRow =
+  | { kind: BaselineKind; label: string }
+  | { kind: 'cfm'; label: string; solver: SolverName; steps?: number; source?: 'psu' | 'lsu'; noiseStep?: number };
+
+export class EvalSpecError extends Error {
+  override name = 'EvalSpecError';
+}
+
+const BASELINES: BaselineKind[] = ['bicubic', 'lanczos', 'sharp-cubic', 'vae', 'psu-rt', 'lsu-rt'];
+
+/**
+ * The default rows: baselines, euler at 2, 3, 5, 11, 21, 41 grid points, rk4 at 2 and 11, dopri5, LSU at
+ * euler 11, and noise steps 0/200/400/600 at euler 11 (source and noise otherwise the model's own).
+ */
+export const DEFAULT_ROWS = [
+  'bicubic', 'lanczos', 'vae', 'psu-rt', 'lsu-rt',
+  'euler:2', 'euler:3', 'euler:5', 'euler:11', 'euler:21', 'euler:41', 'rk4:2', 'rk4:11', 'dopri5',
+  'euler:11:psu', 'euler:11:lsu', 'euler:11:n0', 'euler:11:n200', 'euler:11:n400', 'euler:11:n600',
+].join(',');
+
+function parseOne(tok: string): EvalRow {
+  const t = tok.trim().toLowerCase();
+  if ((BASELINES as string[]).includes(t)) return { kind: t as BaselineKind, label: t };
+  const parts = t.split(':');
+  const solver = parts[0];
+  if (!isSolverName(solver)) {
+    throw new EvalSpecError(`unknown row '${tok}': expected one of ${BASELINES.join(', ')} or <solver>[:<points>][:psu|lsu][:n<noise>] with solver in ${SOLVER_NAMES.join(', ')}`);
+  }
+  const row: EvalRow = { kind: 'cfm', label: t, solver };
+  for (const p of parts.slice(1)) {
+    if (/^\d+$/.test(p)) {
+      const n = Number(p);
+      if (n < 2) throw new EvalSpecError(`row '${tok}': grid points must be ≥ 2, got ${n}`);
+      row.steps = n;
+    } else if (p === 'psu' || p === 'lsu') row.source = p;
+    else if (/^n-?\d+$/.test(p)) {
+      const n = Number(p.slice(1));
+      if (n < -1 || n > 999) throw new EvalSpecError(`row '${tok}': noise step must be in [-1, 999], got ${n}`);
+      row.noiseStep = n;
+    } else throw new EvalSpecError(`row '${tok}': cannot read '${p}' (a grid-point count, psu / lsu, or n<noiseStep>)`);
+  }
+  return row;
+}
+
+/** Comma-separated row tokens → rows (duplicates dropped, order kept). */
+export function parseRows(spec: string = DEFAULT_ROWS): EvalRow[] {
+  const seen = new Set<string>();
+  const rows: EvalRow[] = [];
+  for (const tok of spec.split(',')) {
+    if (!tok.trim()) continue;
+    const r = parseOne(tok);
+    if (seen.has(r.label)) continue;
+    seen.add(r.label);
+    rows.push(r);
+  }
+  if (!rows.length) throw new EvalSpecError(`no rows in '${spec}'`);
+  return rows;
+}

@@ -1,0 +1,304 @@
+// `fmboost eval`: quality (PSNR, SSIM against the high-res image), time and function evaluations of
+// interpolation baselines, the VAE / coupling ceilings and the CFM at several sampling settings.
+// Each high-res test image is reduced to the model's low-res size by the reference's bilinear (no antialias)
+// downsample and quantised to 8 bits, as a real low-res input would be; every row starts from that image.
+import { readdirSync, statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import sharp from 'sharp';
+import { F, Generator, noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
+import { IMAGE_EXTENSIONS, floatCHWToU8HWC, readImage, u8HWCToFloatCHW } from '../data/index.js';
+import { resize } from '../data/transforms.js';
+import { disposeModel, loadModel, type CfmModel } from '../pipeline/bundle.js';
+import { decodeTiled, encodeTiled, sizeMultiples, upscalePass, type StageContext } from '../pipeline/stages.js';
+import { psnr, ssim } from './metrics/index.js';
+import { parseRows, type EvalRow } from './rows.js';
+import { lanczosResize } from './lanczos.js';
+
+export class EvalError extends Error {
+  override name = 'EvalError';
+}
+
+export interface EvalOptions {
+  /** CFM model bundle or training checkpoint. */
+  model: string;
+  /** Folder of high-res test images (png / jpg / webp; not recursive, sorted by name). */
+  images: string;
+  /** First N images only. */
+  limit?: number;
+  /** Row spec (see rows.ts) or parsed rows; default DEFAULT_ROWS. */
+  rows?: string | EvalRow[];
+  /** VAE weights for a training checkpoint that names none. */
+  vae?: string;
+  /** Seed of each CFM sample's noise (every image and row uses a fresh Generator with it). */
+  seed?: number;
+  /** How many images the comparison grid keeps (default 4). */
+  gridImages?: number;
+  /** Progress lines. */
+  onProgress?: (line: string) => void;
+}
+
+export interface ImageScore { image: string; psnr: number; ssim: number; seconds: number; nfe: number }
+
+export interface RowResult {
+  label: string;
+  kind: EvalRow['kind'];
+  /** Human-readable, with the model defaults resolved (e.g. "euler 11 pts (10 steps), psu, noise 400"). */
+  config: string;
+  solver?: string;
+  steps?: number;
+  source?: 'psu' | 'lsu';
+  noiseStep?: number;
+  /** Means over images. */
+  psnr: number;
+  ssim: number;
+  seconds: number;
+  nfe: number;
+  perImage: ImageScore[];
+}
+
+export interface EvalResult {
+  model: string;
+  modelPath: string;
+  flow: CfmModel['flow'];
+  images: string[];
+  hrSize: [number, number][];
+  lowResSize: [number, number][];
+  seed: number;
+  rows: RowResult[];
+  /** Label of the CFM row shown as "ours" in the grid (null: no CFM row). */
+  gridRow: string | null;
+  /** Per grid image: [bicubic, ours, ground truth] as [3, H, W] in [-1, 1]; caller disposes (disposeGrid). */
+  grid: Tensor[][];
+}
+
+export function disposeGrid(r: EvalResult): void {
+  for (const row of r.grid) for (const t of row) t.dispose();
+  r.grid = [];
+}
+
+/** Image files of a folder, sorted by name. */
+export function listImages(dir: string): string[] {
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new EvalError(`image folder '${dir}' does not exist`);
+  }
+  if (!st.isDirectory()) throw new EvalError(`'${dir}' is not a folder (give a folder of test images)`);
+  const files = readdirSync(dir).filter((n) => (IMAGE_EXTENSIONS as readonly string[]).includes(extname(n).toLowerCase())).sort();
+  if (!files.length) throw new EvalError(`no images (${IMAGE_EXTENSIONS.join(', ')}) in '${dir}'`);
+  return files.map((n) => join(dir, n));
+}
+
+/** [3, H, W] float in [-1, 1] → 8-bit HWC RGB. */
+function toU8(img: Tensor): Uint8Array {
+  return floatCHWToU8HWC(img.toFloat32Array(), 3, img.shape[1], img.shape[2]);
+}
+
+function fromU8(u8: Uint8Array, h: number, w: number): Tensor {
+  return tensor(u8HWCToFloatCHW(u8, h, w, 3), { shape: [3, h, w] });
+}
+
+/** The low-res input: the reference's bilinear (no antialias) downsample, then quantised to 8 bits. */
+export function makeLowRes(hr: Tensor, factor: number): { u8: Uint8Array; image: Tensor; size: [number, number] } {
+  const [H, W] = [hr.shape[1], hr.shape[2]];
+  const size: [number, number] = [H / factor, W / factor];
+  const lo = tidy(() => resize(hr, size));
+  try {
+    const u8 = toU8(lo);
+    return { u8, image: fromU8(u8, size[0], size[1]), size };
+  } finally {
+    lo.dispose();
+  }
+}
+
+/** sharp (libvips) resize of an 8-bit RGB image. Enlarging, libvips uses its bicubic interpolator for every
+ *  kernel but nearest / linear (so 'lanczos3' equals 'cubic'), and its output is offset by a fraction of a pixel
+ *  against the half-pixel-centre convention of the downsample (~10 dB lower PSNR on smooth images than libtorch
+ *  bicubic): kept as the optional row 'sharp-cubic', not the bicubic baseline. */
+export async function sharpUpscale(u8: Uint8Array, h: number, w: number, H: number, W: number, kernel: 'cubic' | 'lanczos3'): Promise<Tensor> {
+  const buf = await sharp(Buffer.from(u8.buffer, u8.byteOffset, u8.length), { raw: { width: w, height: h, channels: 3 } })
+    .resize(W, H, { kernel, fit: 'fill' })
+    .raw()
+    .toBuffer();
+  return fromU8(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), H, W);
+}
+
+/** libtorch bicubic (Keys a = −0.75, half-pixel centres; antialias only matters when shrinking), clamped and
+ *  quantised to 8 bits as a saved image would be. */
+export function bicubicUpscale(lo: Tensor, H: number, W: number): Tensor {
+  const up = tidy(() => F.interpolate(lo.unsqueeze(0), { size: [H, W], mode: 'bicubic', alignCorners: false }).squeeze(0));
+  try {
+    return fromU8(toU8(up), H, W);
+  } finally {
+    up.dispose();
+  }
+}
+
+/** Lanczos-3 upscale (lanczos.ts), clamped and quantised to 8 bits like the sharp baseline's output. */
+export function lanczosUpscale(lo: Tensor, H: number, W: number): Tensor {
+  const up = lanczosResize(lo, H, W);
+  try {
+    return fromU8(toU8(up), H, W);
+  } finally {
+    up.dispose();
+  }
+}
+
+/** VAE round trip: posterior mean of the image → decode, clamped (hr [3, H, W]). */
+export async function vaeRoundTrip(m: CfmModel, hr: Tensor, ctx: StageContext): Promise<Tensor> {
+  const x = hr.unsqueeze(0);
+  try {
+    const z = await encodeTiled(m, x, ctx);
+    try {
+      const d = await decodeTiled(m, z, ctx);
+      try { return tidy(() => d.squeeze(0).clamp(-1, 1)); } finally { d.dispose(); }
+    } finally { z.dispose(); }
+  } finally { x.dispose(); }
+}
+
+/** The coupled source latent of a pass (PSU: pixel resize → encode; LSU: encode → latent resize), decoded. */
+export async function couplingRoundTrip(m: CfmModel, lo: Tensor, source: 'psu' | 'lsu', ctx: StageContext): Promise<Tensor> {
+  const f = m.flow.factor;
+  const [h, w] = [lo.shape[1], lo.shape[2]];
+  const x = lo.unsqueeze(0);
+  const owned: Tensor[] = [x];
+  try {
+    let context: Tensor;
+    if (source === 'psu') {
+      const up = noGrad(() => F.interpolate(x, { size: [h * f, w * f], mode: m.flow.pixelResize, alignCorners: false }));
+      owned.push(up);
+      context = await encodeTiled(m, up, ctx);
+    } else {
+      const zl = await encodeTiled(m, x, ctx);
+      owned.push(zl);
+      context = tidy(() => F.interpolate(zl, { size: [zl.shape[2] * f, zl.shape[3] * f], mode: m.flow.lsuInterpolation }));
+    }
+    owned.push(context);
+    const d = await decodeTiled(m, context, ctx);
+    try { return tidy(() => d.squeeze(0).clamp(-1, 1)); } finally { d.dispose(); }
+  } finally {
+    for (const t of owned) t.dispose();
+  }
+}
+
+/** Resolved sampling settings of a CFM row. */
+function cfmSettings(m: CfmModel, r: Extract<EvalRow, { kind: 'cfm' }>) {
+  // dopri5 gets only the end points: interior grid points would not change its steps.
+  return { solver: r.solver, steps: r.solver === 'dopri5' ? 2 : r.steps ?? m.flow.steps, source: r.source ?? m.flow.source, noiseStep: r.noiseStep ?? m.flow.noiseStep };
+}
+
+function describe(m: CfmModel, r: EvalRow): string {
+  switch (r.kind) {
+    case 'bicubic': return 'libtorch bicubic (a = -0.75), 8-bit output';
+    case 'sharp-cubic': return 'sharp / libvips enlarge, kernel cubic, 8-bit output (pixel offset)';
+    case 'lanczos': return 'Lanczos-3 (separable, PIL convention), 8-bit output';
+    case 'vae': return 'VAE round trip of the HR image (ceiling)';
+    case 'psu-rt': return `PSU source decoded, no flow (${m.flow.pixelResize} pixel upsample)`;
+    case 'lsu-rt': return `LSU source decoded, no flow (${m.flow.lsuInterpolation} latent upsample)`;
+    case 'cfm': {
+      const s = cfmSettings(m, r);
+      const grid = s.solver === 'dopri5' ? 'adaptive' : `${s.steps} pts`;
+      return `CFM ${s.solver} ${grid}, ${s.source}, noise ${s.noiseStep}`;
+    }
+  }
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Runs every row on every image. Returns the scores and the grid tensors (dispose with disposeGrid). */
+export async function runEval(o: EvalOptions): Promise<EvalResult> {
+  const rows = typeof o.rows === 'string' || o.rows === undefined ? parseRows(o.rows) : o.rows;
+  const files = listImages(o.images);
+  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) throw new EvalError(`limit must be a positive integer, got ${o.limit}`);
+  const images = o.limit ? files.slice(0, o.limit) : files;
+  const log = o.onProgress ?? (() => {});
+  const seed = o.seed ?? 0;
+  const gridN = o.gridImages ?? 4;
+  const m = loadModel(o.model, { vae: o.vae });
+  const ctx: StageContext = { tile: null, pass: 0, passes: 1 };
+  const f = m.flow.factor;
+  const mult = sizeMultiples(m).pixel;
+  const cfmRows = rows.filter((r) => r.kind === 'cfm');
+  const gridRow = cfmRows.length ? cfmRows[0].label : null;
+  const scores = new Map<string, ImageScore[]>(rows.map((r) => [r.label, []]));
+  const result: EvalResult = {
+    model: m.name, modelPath: o.model, flow: { ...m.flow }, images: images.map((p) => basename(p)), hrSize: [], lowResSize: [], seed, rows: [], gridRow, grid: [],
+  };
+  log(`eval: model ${m.name} (${f}× ${m.flow.source}), ${images.length} image(s), ${rows.length} row(s)`);
+  try {
+    for (let i = 0; i < images.length; i++) {
+      const name = basename(images[i]);
+      const hr = await readImage(images[i]);
+      let lo: Tensor | undefined;
+      try {
+        const [H, W] = [hr.shape[1], hr.shape[2]];
+        if (H % (f * mult) || W % (f * mult)) {
+          throw new EvalError(`${name}: ${H}×${W} is not a multiple of ${f * mult} (the model's factor ${f} × size multiple ${mult}); crop the test images`);
+        }
+        const low = makeLowRes(hr, f);
+        lo = low.image;
+        result.hrSize.push([H, W]);
+        result.lowResSize.push(low.size);
+        const keepForGrid = result.grid.length < gridN;
+        const gridCells: { bicubic?: Tensor; ours?: Tensor } = {};
+        for (const r of rows) {
+          const t0 = performance.now();
+          let out: Tensor, nfe = 0;
+          switch (r.kind) {
+            case 'bicubic': out = bicubicUpscale(lo, H, W); break;
+            case 'sharp-cubic': out = await sharpUpscale(low.u8, low.size[0], low.size[1], H, W, 'cubic'); break;
+            case 'lanczos': out = lanczosUpscale(lo, H, W); break;
+            case 'vae': out = await vaeRoundTrip(m, hr, ctx); break;
+            case 'psu-rt': out = await couplingRoundTrip(m, lo, 'psu', ctx); break;
+            case 'lsu-rt': out = await couplingRoundTrip(m, lo, 'lsu', ctx); break;
+            case 'cfm': {
+              const s = cfmSettings(m, r);
+              const mm: CfmModel = s.source === m.flow.source ? m : { ...m, flow: { ...m.flow, source: s.source } };
+              const x = lo.unsqueeze(0);
+              try {
+                const res = await upscalePass(mm, x, { steps: s.steps, solver: s.solver, noiseStep: s.noiseStep, generator: new Generator(seed) }, ctx);
+                nfe = res.nfe;
+                out = tidy(() => res.image.squeeze(0));
+                res.image.dispose();
+              } finally { x.dispose(); }
+              break;
+            }
+          }
+          const seconds = (performance.now() - t0) / 1000;
+          const sc: ImageScore = { image: name, psnr: psnr(out, hr), ssim: ssim(out, hr), seconds, nfe };
+          scores.get(r.label)!.push(sc);
+          log(`[${i + 1}/${images.length}] ${name} ${r.label.padEnd(14)} PSNR ${sc.psnr.toFixed(2)}  SSIM ${sc.ssim.toFixed(4)}  ${seconds.toFixed(2)} s  nfe ${nfe}`);
+          if (keepForGrid && r.kind === 'bicubic') gridCells.bicubic = out;
+          else if (keepForGrid && r.label === gridRow) gridCells.ours = out;
+          else out.dispose();
+        }
+        if (keepForGrid) {
+          const bic = gridCells.bicubic ?? bicubicUpscale(lo, H, W);
+          const cells = [bic];
+          if (gridCells.ours) cells.push(gridCells.ours);
+          cells.push(hr.clone());
+          result.grid.push(cells);
+        }
+      } finally {
+        hr.dispose();
+        lo?.dispose();
+      }
+    }
+  } catch (e) {
+    disposeGrid(result);
+    throw e;
+  } finally {
+    disposeModel(m);
+  }
+  for (const r of rows) {
+    const per = scores.get(r.label)!;
+    const base: RowResult = {
+      label: r.label, kind: r.kind, config: describe(m, r),
+      psnr: mean(per.map((s) => s.psnr)), ssim: mean(per.map((s) => s.ssim)), seconds: mean(per.map((s) => s.seconds)), nfe: mean(per.map((s) => s.nfe)), perImage: per,
+    };
+    if (r.kind === 'cfm') Object.assign(base, cfmSettings(m, r));
+    result.rows.push(base);
+  }
+  return result;
+}
