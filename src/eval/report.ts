@@ -72,6 +72,14 @@ export function psnrNfePlot(r: EvalResult): Buffer {
   const bic = r.rows.find((x) => x.kind === 'bicubic');
   if (bic && Number.isFinite(bic.psnr)) series.push({ x: [x0, x1], y: [bic.psnr, bic.psnr], color: BASELINE_COLOR });
   for (const [solver, rows] of curves) series.push({ x: rows.map((x) => x.nfe), y: rows.map((x) => x.psnr), color: SOLVER_COLORS[solver] ?? [0, 0, 0] });
+  // 5 % margins, so markers on the extremes are not cut by the frame: two single-pixel points on the
+  // bottom-left (axis colour) and top-right (background colour) corners widen the ranges.
+  const ys = series.flatMap((s) => Array.from(s.y)).filter(Number.isFinite);
+  if (ys.length) {
+    const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+    const dx = (x1 - x0 || 1) * 0.05, dy = (y1 - y0 || 1) * 0.05;
+    series.push({ x: [x0 - dx], y: [y0 - dy], color: [0, 0, 0] }, { x: [x1 + dx], y: [y1 + dy], color: [255, 255, 255] });
+  }
   const { image, layout } = plotLines(series, { width: 560, height: 340 });
   const px = (x: number) => layout.left + ((x - layout.xMin) / (layout.xMax - layout.xMin)) * (layout.right - layout.left);
   const py = (y: number) => layout.bottom - ((y - layout.yMin) / (layout.yMax - layout.yMin)) * (layout.bottom - layout.top);

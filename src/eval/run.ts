@@ -31,6 +31,8 @@ export interface EvalOptions {
   vae?: string;
   /** Seed of each CFM sample's noise (every image and row uses a fresh Generator with it). */
   seed?: number;
+  /** The CFM row shown as "ours" in the grid (default: the model's own sampling settings, else the first CFM row). */
+  gridRow?: string;
   /** How many images the comparison grid keeps (default 4). */
   gridImages?: number;
   /** Progress lines. */
@@ -220,7 +222,13 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const f = m.flow.factor;
   const mult = sizeMultiples(m).pixel;
   const cfmRows = rows.filter((r) => r.kind === 'cfm');
-  const gridRow = cfmRows.length ? cfmRows[0].label : null;
+  // "ours" in the grid: the requested row, else the row sampling with the model's own defaults, else the first CFM row.
+  const isDefault = (r: EvalRow) => r.kind === 'cfm' && JSON.stringify(cfmSettings(m, r)) === JSON.stringify({ solver: m.flow.solver, steps: m.flow.solver === 'dopri5' ? 2 : m.flow.steps, source: m.flow.source, noiseStep: m.flow.noiseStep });
+  if (o.gridRow !== undefined && !cfmRows.some((r) => r.label === o.gridRow)) {
+    disposeModel(m);
+    throw new EvalError(`gridRow '${o.gridRow}' is not one of the CFM rows (${cfmRows.map((r) => r.label).join(', ') || 'none'})`);
+  }
+  const gridRow = o.gridRow ?? (cfmRows.find(isDefault) ?? cfmRows[0])?.label ?? null;
   const scores = new Map<string, ImageScore[]>(rows.map((r) => [r.label, []]));
   const result: EvalResult = {
     model: m.name, modelPath: o.model, flow: { ...m.flow }, images: images.map((p) => basename(p)), hrSize: [], lowResSize: [], seed, rows: [], gridRow, grid: [],

@@ -143,7 +143,7 @@ test('report files: table and JSON list every row, plot and grid PNGs decode wit
   assert.equal(plot.width, 560);
   assert.ok(existsSync(files.grid!));
   const g = await sharp(readFileSync(files.grid!)).raw().toBuffer({ resolveWithObject: true });
-  // 2 images × (bicubic | euler:2 | ground truth), 64² cells, 2 px gaps
+  // 2 images × (bicubic | euler:5 | ground truth), 64² cells, 2 px gaps
   assert.equal(g.info.width, 3 * 64 + 2 * 2);
   assert.equal(g.info.height, 2 * 64 + 2);
   // the ground-truth cell of the first row is image a.png
@@ -152,13 +152,15 @@ test('report files: table and JSON list every row, plot and grid PNGs decode wit
   for (const [y, x] of [[0, 0], [10, 33], [63, 63]]) {
     for (let c = 0; c < 3; c++) assert.equal(g.data[(y * g.info.width + x0 + x) * 3 + c], hr[(y * 64 + x) * 3 + c]);
   }
-  assert.equal(result.gridRow, 'euler:2');
+  // the row sampling with the model's own settings (euler, 5 points, psu, noise 400)
+  assert.equal(result.gridRow, 'euler:5');
 });
 
 test('clear errors: missing folder, folder without images, missing model, bad row spec', async () => {
   await assert.rejects(runEval({ model, images: join(dir, 'nope') }), (e: Error) => e instanceof EvalError && /does not exist/.test(e.message));
   await assert.rejects(runEval({ model, images: dir, rows: 'bicubic' }), (e: Error) => e instanceof EvalError && /no images/.test(e.message));
   await assert.rejects(runEval({ model: join(dir, 'missing.safetensors'), images: imgDir, rows: 'bicubic' }), /missing\.safetensors/);
+  await assert.rejects(runEval({ model, images: imgDir, rows: 'bicubic,euler:2', gridRow: 'rk4:2' }), (e: Error) => e instanceof EvalError && /gridRow 'rk4:2'/.test(e.message));
   assert.throws(() => parseRows('bicubic,euler:1'), EvalSpecError);
   assert.throws(() => parseRows('bicubc'), (e: Error) => e instanceof EvalSpecError && /unknown row 'bicubc'/.test(e.message));
   assert.throws(() => parseRows('euler:11:xyz'), EvalSpecError);

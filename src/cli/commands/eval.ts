@@ -15,6 +15,7 @@ interface CliOptions {
   vae?: string;
   seed: number;
   grid: number;
+  gridRow?: string;
   threads?: number;
   quiet?: boolean;
 }
@@ -39,13 +40,14 @@ export function register(program: Command): void {
     .option('--vae <path>', 'VAE weights for a training checkpoint whose config names none')
     .option('--seed <n>', 'seed of the source noise (same for every image and row)', int('seed', 0), 0)
     .option('--grid <n>', 'images in the comparison grid', int('grid', 0), 4)
+    .option('--grid-row <label>', 'CFM row shown as "ours" in the grid (default: the model\'s own settings, else the first CFM row)')
     .option('--threads <n>', 'libtorch threads (default: all cores)', int('threads', 1))
     .option('--quiet', 'no progress lines')
     .action(async (opts: CliOptions) => {
       try {
         if (opts.threads !== undefined) setNumThreads(opts.threads);
         const r = await runEval({
-          model: opts.model, images: opts.images, limit: opts.limit, rows: opts.rows, vae: opts.vae, seed: opts.seed, gridImages: opts.grid,
+          model: opts.model, images: opts.images, limit: opts.limit, rows: opts.rows, vae: opts.vae, seed: opts.seed, gridImages: opts.grid, gridRow: opts.gridRow,
           onProgress: opts.quiet ? undefined : (l) => process.stderr.write(l + '\n'),
         });
         try {
