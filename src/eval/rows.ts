@@ -1,12 +1,13 @@
 // The rows of an evaluation: baselines and CFM sampling configurations, parsed from a compact spec.
 //   bicubic | lanczos        libtorch bicubic / separable Lanczos-3 of the 8-bit low-res image, 8-bit output
+//   esrgan                   @upscalerjs/esrgan-slim via tfjs (optional packages, see esrgan.ts; not in the defaults)
 //   sharp-cubic              sharp (libvips) enlarge with kernel 'cubic' (see run.ts: offset by a fraction of a pixel)
 //   vae                      VAE round trip of the high-res image (encode → decode): the model's ceiling
 //   psu-rt | lsu-rt          coupled source latent decoded without the flow (isolates the flow's contribution)
 //   <solver>[:<points>][:psu|lsu][:n<noiseStep>]   CFM via the pipeline, e.g. euler:11, rk4:2, dopri5, euler:11:lsu:n200
 import { isSolverName, SOLVER_NAMES, type SolverName } from '../flow/index.js';
 
-export type BaselineKind = 'bicubic' | 'lanczos' | 'sharp-cubic' | 'vae' | 'psu-rt' | 'lsu-rt';
+export type BaselineKind = 'bicubic' | 'lanczos' | 'sharp-cubic' | 'esrgan' | 'vae' | 'psu-rt' | 'lsu-rt';
 
 export type EvalRow =
   | { kind: BaselineKind; label: string }
@@ -16,7 +17,7 @@ export class EvalSpecError extends Error {
   override name = 'EvalSpecError';
 }
 
-const BASELINES: BaselineKind[] = ['bicubic', 'lanczos', 'sharp-cubic', 'vae', 'psu-rt', 'lsu-rt'];
+const BASELINES: BaselineKind[] = ['bicubic', 'lanczos', 'sharp-cubic', 'esrgan', 'vae', 'psu-rt', 'lsu-rt'];
 
 /**
  * The default rows: baselines, euler at 2, 3, 5, 11, 21, 41 grid points, rk4 at 2 and 11, dopri5, LSU at

@@ -13,6 +13,7 @@ import { decodeTiled, encodeTiled, sizeMultiples, upscalePass, type StageContext
 import { psnr, ssim } from './metrics/index.js';
 import { parseRows, type EvalRow } from './rows.js';
 import { lanczosResize } from './lanczos.js';
+import { loadEsrgan, type Esrgan } from './esrgan.js';
 
 export class EvalError extends Error {
   override name = 'EvalError';
@@ -29,6 +30,8 @@ export interface EvalOptions {
   rows?: string | EvalRow[];
   /** VAE weights for a training checkpoint that names none. */
   vae?: string;
+  /** Where @upscalerjs/esrgan-slim and @tensorflow/tfjs are installed (the esrgan row; see esrgan.ts). */
+  esrganModules?: string;
   /** Seed of each CFM sample's noise (every image and row uses a fresh Generator with it). */
   seed?: number;
   /** The CFM row shown as "ours" in the grid (default: the model's own sampling settings, else the first CFM row). */
@@ -193,6 +196,7 @@ function cfmSettings(m: CfmModel, r: Extract<EvalRow, { kind: 'cfm' }>) {
 function describe(m: CfmModel, r: EvalRow): string {
   switch (r.kind) {
     case 'bicubic': return 'libtorch bicubic (a = -0.75), 8-bit output';
+    case 'esrgan': return 'ESRGAN-slim (RDN, @upscalerjs/esrgan-slim, tfjs CPU backend)';
     case 'sharp-cubic': return 'sharp / libvips enlarge, kernel cubic, 8-bit output (pixel offset)';
     case 'lanczos': return 'Lanczos-3 (separable, PIL convention), 8-bit output';
     case 'vae': return 'VAE round trip of the HR image (ceiling)';
@@ -218,6 +222,15 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const seed = o.seed ?? 0;
   const gridN = o.gridImages ?? 4;
   const m = loadModel(o.model, { vae: o.vae });
+  let esrgan: Esrgan | undefined;
+  if (rows.some((r) => r.kind === 'esrgan')) {
+    try {
+      esrgan = await loadEsrgan(m.flow.factor, o.esrganModules);
+    } catch (e) {
+      disposeModel(m);
+      throw e;
+    }
+  }
   const ctx: StageContext = { tile: null, pass: 0, passes: 1 };
   const f = m.flow.factor;
   const mult = sizeMultiples(m).pixel;
@@ -255,6 +268,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
           let out: Tensor, nfe = 0;
           switch (r.kind) {
             case 'bicubic': out = bicubicUpscale(lo, H, W); break;
+            case 'esrgan': out = esrgan!.upscale(low.u8, low.size[0], low.size[1]); break;
             case 'sharp-cubic': out = await sharpUpscale(low.u8, low.size[0], low.size[1], H, W, 'cubic'); break;
             case 'lanczos': out = lanczosUpscale(lo, H, W); break;
             case 'vae': out = await vaeRoundTrip(m, hr, ctx); break;

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { F, manualSeed, rand, tidy, tensor, liveTensors } from '../../src/tensor/index.js';
 import { floatCHWToU8HWC, readImage, u8HWCToFloatCHW, writeImage } from '../../src/data/index.js';
 import { loadModel, disposeModel } from '../../src/pipeline/index.js';
-import { psnr, ssim, runEval, lanczosUpscale, lanczosMatrix, writeEvalReport, disposeGrid, parseRows, EvalError, EvalSpecError, type EvalResult } from '../../src/eval/index.js';
+import { psnr, ssim, runEval, lanczosUpscale, lanczosMatrix, writeEvalReport, disposeGrid, parseRows, EvalError, EvalSpecError, EsrganUnavailableError, type EvalResult } from '../../src/eval/index.js';
 import { tmpDir, writeTinyBundle } from '../pipeline/tiny.js';
 import { golden } from '../helpers.js';
 
@@ -156,11 +156,12 @@ test('report files: table and JSON list every row, plot and grid PNGs decode wit
   assert.equal(result.gridRow, 'euler:5');
 });
 
-test('clear errors: missing folder, folder without images, missing model, bad row spec', async () => {
+test('clear errors: missing folder, folder without images, missing model, bad row spec, ESRGAN packages absent', async () => {
   await assert.rejects(runEval({ model, images: join(dir, 'nope') }), (e: Error) => e instanceof EvalError && /does not exist/.test(e.message));
   await assert.rejects(runEval({ model, images: dir, rows: 'bicubic' }), (e: Error) => e instanceof EvalError && /no images/.test(e.message));
   await assert.rejects(runEval({ model: join(dir, 'missing.safetensors'), images: imgDir, rows: 'bicubic' }), /missing\.safetensors/);
   await assert.rejects(runEval({ model, images: imgDir, rows: 'bicubic,euler:2', gridRow: 'rk4:2' }), (e: Error) => e instanceof EvalError && /gridRow 'rk4:2'/.test(e.message));
+  await assert.rejects(runEval({ model, images: imgDir, rows: 'bicubic,esrgan', esrganModules: dir }), (e: Error) => e instanceof EsrganUnavailableError && /npm install --no-save @upscalerjs\/esrgan-slim/.test(e.message));
   assert.throws(() => parseRows('bicubic,euler:1'), EvalSpecError);
   assert.throws(() => parseRows('bicubc'), (e: Error) => e instanceof EvalSpecError && /unknown row 'bicubc'/.test(e.message));
   assert.throws(() => parseRows('euler:11:xyz'), EvalSpecError);

@@ -16,6 +16,8 @@ interface CliOptions {
   seed: number;
   grid: number;
   gridRow?: string;
+  esrgan?: boolean;
+  esrganModules?: string;
   threads?: number;
   quiet?: boolean;
 }
@@ -41,13 +43,15 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the source noise (same for every image and row)', int('seed', 0), 0)
     .option('--grid <n>', 'images in the comparison grid', int('grid', 0), 4)
     .option('--grid-row <label>', 'CFM row shown as "ours" in the grid (default: the model\'s own settings, else the first CFM row)')
+    .option('--esrgan', 'add the ESRGAN-slim row (needs @upscalerjs/esrgan-slim and @tensorflow/tfjs installed; slow)')
+    .option('--esrgan-modules <dir>', 'folder whose node_modules hold the ESRGAN packages (default: FMBOOST_ESRGAN_MODULES, else fmboost\'s)')
     .option('--threads <n>', 'libtorch threads (default: all cores)', int('threads', 1))
     .option('--quiet', 'no progress lines')
     .action(async (opts: CliOptions) => {
       try {
         if (opts.threads !== undefined) setNumThreads(opts.threads);
         const r = await runEval({
-          model: opts.model, images: opts.images, limit: opts.limit, rows: opts.rows, vae: opts.vae, seed: opts.seed, gridImages: opts.grid, gridRow: opts.gridRow,
+          model: opts.model, images: opts.images, limit: opts.limit, rows: opts.esrgan ? `${opts.rows},esrgan` : opts.rows, esrganModules: opts.esrganModules, vae: opts.vae, seed: opts.seed, gridImages: opts.grid, gridRow: opts.gridRow,
           onProgress: opts.quiet ? undefined : (l) => process.stderr.write(l + '\n'),
         });
         try {
