@@ -242,6 +242,8 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
     throw new EvalError(`gridRow '${o.gridRow}' is not one of the CFM rows (${cfmRows.map((r) => r.label).join(', ') || 'none'})`);
   }
   const gridRow = o.gridRow ?? (cfmRows.find(isDefault) ?? cfmRows[0])?.label ?? null;
+  const rowKey = (r: EvalRow) => (r.kind === 'cfm' ? JSON.stringify(cfmSettings(m, r)) : r.kind);
+  const gridKey = gridRow === null ? null : rowKey(rows.find((r) => r.label === gridRow)!);
   const scores = new Map<string, ImageScore[]>(rows.map((r) => [r.label, []]));
   const result: EvalResult = {
     model: m.name, modelPath: o.model, flow: { ...m.flow }, images: images.map((p) => basename(p)), hrSize: [], lowResSize: [], seed, rows: [], gridRow, grid: [],
@@ -263,7 +265,16 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
         result.lowResSize.push(low.size);
         const keepForGrid = result.grid.length < gridN;
         const gridCells: { bicubic?: Tensor; ours?: Tensor } = {};
+        // Rows that resolve to the same settings (e.g. euler:11 and euler:11:psu on a PSU model) run once.
+        const done = new Map<string, { label: string; score: ImageScore }>();
         for (const r of rows) {
+          const key = rowKey(r);
+          const prev = done.get(key);
+          if (prev) {
+            scores.get(r.label)!.push({ ...prev.score });
+            log(`[${i + 1}/${images.length}] ${name} ${r.label.padEnd(14)} = ${prev.label}`);
+            continue;
+          }
           const t0 = performance.now();
           let out: Tensor, nfe = 0;
           switch (r.kind) {
@@ -290,9 +301,10 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
           const seconds = (performance.now() - t0) / 1000;
           const sc: ImageScore = { image: name, psnr: psnr(out, hr), ssim: ssim(out, hr), seconds, nfe };
           scores.get(r.label)!.push(sc);
+          done.set(key, { label: r.label, score: sc });
           log(`[${i + 1}/${images.length}] ${name} ${r.label.padEnd(14)} PSNR ${sc.psnr.toFixed(2)}  SSIM ${sc.ssim.toFixed(4)}  ${seconds.toFixed(2)} s  nfe ${nfe}`);
           if (keepForGrid && r.kind === 'bicubic') gridCells.bicubic = out;
-          else if (keepForGrid && r.label === gridRow) gridCells.ours = out;
+          else if (keepForGrid && gridRow !== null && key === gridKey && !gridCells.ours) gridCells.ours = out;
           else out.dispose();
         }
         if (keepForGrid) {

@@ -125,9 +125,11 @@ test('nfe equals the solvers\' counts: euler N points → N−1, rk4 → 4(N−1
 
 test('LSU override changes the result; rows are deterministic for a seed', async () => {
   const a = result.rows.find((r) => r.label === 'euler:3:lsu:n0')!;
-  const again = await runEval({ model, images: imgDir, rows: 'euler:3:lsu:n0,euler:3:psu:n0', seed: 7, limit: 1, gridImages: 0 });
+  const again = await runEval({ model, images: imgDir, rows: 'euler:3:lsu:n0,euler:3:psu:n0,euler:3:n0', seed: 7, limit: 1, gridImages: 0 });
   assert.equal(again.rows[0].perImage[0].psnr, a.perImage[0].psnr);
   assert.notEqual(again.rows[1].perImage[0].psnr, a.perImage[0].psnr);
+  // euler:3:n0 resolves to the same settings as euler:3:psu:n0 (a PSU model): same result
+  assert.deepEqual(again.rows[2].perImage, again.rows[1].perImage);
   assert.equal(again.images.length, 1);
 });
 
