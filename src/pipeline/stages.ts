@@ -9,11 +9,18 @@ import { PipelineError } from './errors.js';
 import { blendTiles, blendTilesSync, planTiles, type Tile, type TilePlan } from './tiles.js';
 import type { ProgressCallback, UpsampleStage } from './types.js';
 import type { SolverName } from '../flow/index.js';
+import { tiledDecode, tiledEncode, type TiledVAEOptions } from '../models/vae/tiled.js';
 
 export interface StageContext {
   /** Tile side / overlap in latent units (null: untiled). */
   tile: number | null;
   overlap?: number;
+  /**
+   * How encode / decode are tiled: 'exact' (default) runs the VAE in row bands with whole-image GroupNorm
+   * statistics (models/vae/tiled.ts: equals untiled up to float rounding, memory linear in the image);
+   * 'blend' runs independent overlapping tiles blended with ramps (memory bounded by the tile, approximate).
+   */
+  vaeTiling?: 'exact' | 'blend';
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
   pass: number;
@@ -50,10 +57,30 @@ export function sizeMultiples(m: CfmModel): { pixel: number; latent: number } {
   return { pixel: m.vae.downFactor * m.unet.sizeMultiple, latent: m.unet.sizeMultiple };
 }
 
+/** The exact band-wise VAE pass when tiling is requested and needed; a band holds about one tile of activations. */
+async function runExact(stage: UpsampleStage, m: CfmModel, plan: TilePlan, ctx: StageContext, fn: (o: TiledVAEOptions) => Tensor): Promise<Tensor | null> {
+  if ((ctx.vaeTiling ?? 'exact') !== 'exact' || plan.tiles.length === 1) return null;
+  checkAbort(ctx.signal, stage);
+  const px = plan.tile * m.vae.downFactor;
+  const out = noGrad(() => fn({ bandElements: px * px * m.vae.config.ch }));
+  ctx.onProgress?.(stage, 1, 1, { pass: ctx.pass, passes: ctx.passes, tile: 0, tiles: 1 });
+  await nextTick();
+  return out;
+}
+
 /** image [1, 3, H, W] (H, W multiples of the VAE factor) → scaled latent. */
 export async function encodeTiled(m: CfmModel, img: Tensor, ctx: StageContext): Promise<Tensor> {
   const f = m.vae.downFactor;
   const plan = planTiles(img.shape[2] / f, img.shape[3] / f, ctx.tile, ctx.overlap, sizeMultiples(m).latent);
+  const exact = await runExact('encode', m, plan, ctx, (o) => {
+    const post = tiledEncode(m.vae, img, o);
+    try {
+      return post.mean.mul(m.flow.scaleFactor);
+    } finally {
+      post.dispose();
+    }
+  });
+  if (exact) return exact;
   return runTiles('encode', plan, 1, (t) => {
     const crop = img.narrow(2, t.y0 * f, t.h * f).narrow(3, t.x0 * f, t.w * f);
     const post = m.vae.encode(crop);
@@ -69,6 +96,8 @@ export async function encodeTiled(m: CfmModel, img: Tensor, ctx: StageContext): 
 export async function decodeTiled(m: CfmModel, z: Tensor, ctx: StageContext): Promise<Tensor> {
   const f = m.vae.downFactor;
   const plan = planTiles(z.shape[2], z.shape[3], ctx.tile, ctx.overlap, 1);
+  const exact = await runExact('decode', m, plan, ctx, (o) => tidy(() => tiledDecode(m.vae, z.div(m.flow.scaleFactor), o)));
+  if (exact) return exact;
   return runTiles('decode', plan, f, (t) => m.vae.decode(z.narrow(2, t.y0, t.h).narrow(3, t.x0, t.w).div(m.flow.scaleFactor)), ctx);
 }
 

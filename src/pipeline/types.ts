@@ -42,6 +42,9 @@ export interface UpsampleOptions {
   tileSize?: number;
   /** Tile overlap in output pixels (default tileSize / 4, rounded to the latent grid). */
   tileOverlap?: number;
+  /** VAE tiling when tileSize is set: 'exact' (default; equals untiled, memory linear in the image) or 'blend'
+   *  (independent overlapping tiles, memory bounded by the tile, approximate). The flow is always tiled by blending. */
+  vaeTiling?: 'exact' | 'blend';
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }

@@ -87,16 +87,17 @@ export class Upsampler {
     if (opts.seed !== undefined && (!Number.isInteger(opts.seed) || opts.seed < 0)) throw new PipelineError('upsample', `seed must be an integer ≥ 0, got ${opts.seed}`);
     if (opts.tileSize !== undefined && (!Number.isInteger(opts.tileSize) || opts.tileSize < 1)) throw new PipelineError('upsample', `tileSize must be a positive integer (pixels), got ${opts.tileSize}`);
     if (opts.tileOverlap !== undefined && (!Number.isInteger(opts.tileOverlap) || opts.tileOverlap < 0)) throw new PipelineError('upsample', `tileOverlap must be an integer ≥ 0 (pixels), got ${opts.tileOverlap}`);
+    if (opts.vaeTiling !== undefined && opts.vaeTiling !== 'exact' && opts.vaeTiling !== 'blend') throw new PipelineError('upsample', `vaeTiling must be 'exact' or 'blend', got '${String(opts.vaeTiling)}'`);
   }
 
   /** Tile side and overlap in latent units of a stage, from pixel options (output resolution). */
-  private tiling(m: CfmModel, opts: UpsampleOptions): { tile: number | null; overlap?: number } {
+  private tiling(m: CfmModel, opts: UpsampleOptions): { tile: number | null; overlap?: number; vaeTiling?: 'exact' | 'blend' } {
     if (!opts.tileSize) return { tile: null };
     const f = m.vae.downFactor, k = m.unet.sizeMultiple;
     const tile = Math.floor(opts.tileSize / f / k) * k;
     if (tile < k) throw new PipelineError('upsample', `tileSize ${opts.tileSize} px is below the smallest tile (${f * k} px) for this model`);
     const overlap = opts.tileOverlap !== undefined ? Math.round(opts.tileOverlap / f) : undefined;
-    return { tile, overlap };
+    return { tile, overlap, vaeTiling: opts.vaeTiling };
   }
 
   /** One image ([3, H, W] or [1, 3, H, W] in [−1, 1], or a file path) → the upscaled image. */

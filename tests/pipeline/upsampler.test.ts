@@ -177,14 +177,18 @@ test('tiling: a tile covering the image is exactly untiled; real tiles stay with
   assert.equal(cover.info.tiles, 1);
   assert.equal(maxAbsDiff(cover.image, full1.image), 0);
   // 64² output = 16² latent; 48 px tiles (12 latent) with 16 px overlap: 4 tiles per stage.
-  const tiled = await up.upsampleImage(big, { seed: 2, steps: 2, tileSize: 48, tileOverlap: 16 });
+  const tiled = await up.upsampleImage(big, { seed: 2, steps: 2, tileSize: 48, tileOverlap: 16, vaeTiling: 'blend' });
   assert.equal(tiled.info.tiles, 4);
   const mean = tidy(() => tiled.image.sub(full1.image).abs().mean().item());
   // Measured 0.079 (images in [−1, 1]) on these random models: GroupNorm statistics per tile and zero padding at
   // tile edges change every stage. Bound: 2× the measurement.
   assert.ok(mean < 0.15, `mean |tiled − untiled| ${mean}`);
   assert.ok(mean > 0, 'tiles really differ from the whole image (receptive field)');
-  for (const t of [big, full1.image, cover.image, tiled.image]) t.dispose();
+  // Exact VAE tiling (the default): only the flow's tiles differ from the whole image.
+  const exact = await up.upsampleImage(big, { seed: 2, steps: 2, tileSize: 48, tileOverlap: 16 });
+  const meanExact = tidy(() => exact.image.sub(full1.image).abs().mean().item());
+  assert.ok(meanExact < mean && meanExact > 0, `exact VAE tiling ${meanExact} vs blended ${mean}`);
+  for (const t of [big, full1.image, cover.image, tiled.image, exact.image]) t.dispose();
   up.dispose();
 });
 
@@ -192,7 +196,7 @@ test('tiled stages vs untiled (encode, flow, decode): errors shrink with larger 
   const m = loadModel(livePath);
   manualSeed(3);
   const x = tidy(() => F.interpolate(rand([1, 3, 8, 8]), { size: [64, 64], mode: 'bicubic', alignCorners: false }).mul(2).sub(1).clamp(-1, 1));
-  const ctx = (tile: number | null, overlap?: number) => ({ tile, overlap, pass: 0, passes: 1 });
+  const ctx = (tile: number | null, overlap?: number, vaeTiling: 'exact' | 'blend' = 'blend') => ({ tile, overlap, vaeTiling, pass: 0, passes: 1 });
   const flowOpts = () => ({ steps: 2, solver: 'euler' as const, noiseStep: 400, generator: new Generator(1) });
   const z = await encodeTiled(m, x, ctx(null));
   const d = await decodeTiled(m, z, ctx(null));
@@ -211,6 +215,15 @@ test('tiled stages vs untiled (encode, flow, decode): errors shrink with larger 
   const [enc, dec, flw] = errs[12];
   assert.ok(enc < 0.04 && dec < 0.15 && flw < 0.18, JSON.stringify(errs));
   for (let i = 0; i < 3; i++) assert.ok(errs[12][i] < errs[8][i], `stage ${i}: larger tiles are closer (${JSON.stringify(errs)})`);
+  // Exact VAE tiling (models/vae/tiled.ts, the default): equal to untiled up to float rounding at any tile size.
+  for (const [tile, overlap] of [[4, 0], [8, 4], [12, 4], [10, 3]]) {
+    const z3 = await encodeTiled(m, x, ctx(tile, overlap, 'exact'));
+    const d3 = await decodeTiled(m, z, ctx(tile, overlap, 'exact'));
+    const ez = maxAbsDiff(z3, z), ed = maxAbsDiff(d3, d);
+    assert.ok(ez <= 1e-4 && ed <= 1e-4, `exact tiling, tile ${tile}: encode ${ez}, decode ${ed}`);
+    z3.dispose();
+    d3.dispose();
+  }
   for (const t of [x, z, d, f.latent]) t.dispose();
   disposeModel(m);
 });
@@ -230,8 +243,14 @@ test('AbortSignal stops a run during the flow; progress reports every stage; not
   const r = await up.upsampleImage(img, { steps: 3, tileSize: 16, tileOverlap: 4, onProgress: (stage, step, total) => all.push(`${stage}:${step}/${total}`) });
   assert.deepEqual(all.filter((s) => s.startsWith('flow')), ['flow:1/2', 'flow:2/2']);
   const n = r.info.tiles;
-  assert.ok(n > 1 && all.includes(`encode:${n}/${n}`) && all.includes(`decode:${n}/${n}`), all.join(' '));
+  // Exact VAE tiling (default) is one band-wise pass per stage; blended VAE tiling reports every tile.
+  assert.ok(n > 1 && all.includes('encode:1/1') && all.includes('decode:1/1'), all.join(' '));
+  const blend: string[] = [];
+  const rb = await up.upsampleImage(img, { steps: 2, tileSize: 16, tileOverlap: 4, vaeTiling: 'blend', onProgress: (stage, step, total) => blend.push(`${stage}:${step}/${total}`) });
+  assert.ok(blend.includes(`encode:${n}/${n}`) && blend.includes(`decode:${n}/${n}`), blend.join(' '));
+  await assert.rejects(up.upsampleImage(img, { vaeTiling: 'tiles' as 'exact' }), /vaeTiling must be 'exact' or 'blend'/);
   r.image.dispose();
+  rb.image.dispose();
   const pre = new AbortController();
   pre.abort();
   await assert.rejects(up.upsampleImage(img, { signal: pre.signal }), AbortError);

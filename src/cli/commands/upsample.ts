@@ -1,5 +1,5 @@
 // `fmboost upsample INPUT... [--out DIR] [--model PATH] [--steps N] [--solver NAME] [--noise-step S]
-//   [--scale 2|4|8] [--seed N] [--tile PX] [--format png|jpg|webp] [--compare]`
+//   [--scale 2|4|8] [--seed N] [--tile PX] [--vae-tiling exact|blend] [--format png|jpg|webp] [--compare]`
 // Inputs are images, directories of images, or base-model latents (.npy / .safetensors). A bad input is
 // reported and skipped; the others are still processed and the exit code is 1 at the end. Outputs carry
 // the run's parameters: PNG text chunks, or a .json sidecar for jpg/webp (which cannot hold text here).
@@ -27,6 +27,7 @@ interface CliOptions {
   seed: number;
   tile?: number;
   tileOverlap?: number;
+  vaeTiling?: 'exact' | 'blend';
   format: string;
   compare?: boolean;
   latentScaled?: boolean;
@@ -148,7 +149,7 @@ export async function runUpsample(inputs: string[], o: CliOptions): Promise<numb
       const prefix = `[${i + 1}/${files.length}] ${basename(file)}`;
       const opts: UpsampleOptions = {
         steps: o.steps, solver: o.solver as SolverName | undefined, noiseStep: o.noiseStep, seed: o.seed, scale: o.scale,
-        tileSize: o.tile, tileOverlap: o.tileOverlap, signal: controller.signal,
+        tileSize: o.tile, tileOverlap: o.tileOverlap, vaeTiling: o.vaeTiling, signal: controller.signal,
         onProgress: (stage, step, total, d) => progress.stage(prefix, stage, step, total, d && d.passes > 1 ? `pass ${d.pass + 1}/${d.passes} ` : ''),
       };
       const isLatent = LATENT_EXTENSIONS.includes(extname(file).toLowerCase());
@@ -209,6 +210,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed (same seed, same output)', int('seed', 0), 0)
     .option('--tile <px>', 'process in tiles of this many output pixels (bounds memory; default: whole image)', int('tile', 1))
     .option('--tile-overlap <px>', 'tile overlap in output pixels (default: a quarter of the tile)', int('tile-overlap', 0))
+    .option('--vae-tiling <mode>', 'with --tile: exact (VAE equals untiled, memory linear in the image) or blend (VAE tiles blended, memory bounded by the tile)', 'exact')
     .option('--format <fmt>', 'output format: png, jpg, webp', 'png')
     .option('--compare', 'also write a side-by-side image: bicubic | fmboost')
     .option('--latent-scaled', 'latent inputs are already multiplied by the scale factor (default: the file\'s metadata, else scaled)')
