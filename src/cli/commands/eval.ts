@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { setNumThreads } from '../../tensor/index.js';
 import { DEFAULT_ROWS, disposeGrid, runEval, writeEvalReport } from '../../eval/index.js';
 import { reportError } from '../errors.js';
+import { intOption } from '../options.js';
 
 interface CliOptions {
   model: string;
@@ -22,14 +23,6 @@ interface CliOptions {
   quiet?: boolean;
 }
 
-function int(name: string, min: number) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer ≥ ${min}, got '${v}'`);
-    return x;
-  };
-}
-
 export function register(program: Command): void {
   program
     .command('eval')
@@ -37,15 +30,15 @@ export function register(program: Command): void {
     .requiredOption('--model <path>', 'CFM model bundle or training checkpoint')
     .requiredOption('--images <dir>', 'folder of high-res test images (low-res inputs are made by bilinear downsampling)')
     .option('--out <dir>', 'output directory', 'eval')
-    .option('--limit <n>', 'evaluate only the first N images (sorted by name)', int('limit', 1))
+    .option('--limit <n>', 'evaluate only the first N images (sorted by name)', intOption('limit', 1))
     .option('--rows <spec>', 'comma-separated rows: bicubic, lanczos, vae, psu-rt, lsu-rt, <solver>[:<points>][:psu|lsu][:n<noise>]', DEFAULT_ROWS)
     .option('--vae <path>', 'VAE weights for a training checkpoint whose config names none')
-    .option('--seed <n>', 'seed of the source noise (same for every image and row)', int('seed', 0), 0)
-    .option('--grid <n>', 'images in the comparison grid', int('grid', 0), 4)
+    .option('--seed <n>', 'seed of the source noise (same for every image and row)', intOption('seed', 0), 0)
+    .option('--grid <n>', 'images in the comparison grid', intOption('grid', 0), 4)
     .option('--grid-row <label>', 'CFM row shown as "ours" in the grid (default: the model\'s own settings, else the first CFM row)')
     .option('--esrgan', 'add the ESRGAN-slim row (needs @upscalerjs/esrgan-slim and @tensorflow/tfjs installed; slow)')
     .option('--esrgan-modules <dir>', 'folder whose node_modules hold the ESRGAN packages (default: FMBOOST_ESRGAN_MODULES, else fmboost\'s)')
-    .option('--threads <n>', 'libtorch threads (default: all cores)', int('threads', 1))
+    .option('--threads <n>', 'libtorch threads (default: all cores)', intOption('threads', 1))
     .option('--quiet', 'no progress lines')
     .action(async (opts: CliOptions) => {
       try {

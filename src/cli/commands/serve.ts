@@ -5,14 +5,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ServeApp, SERVE_DEFAULTS } from '../../serve/server.js';
 import { WorkerPool } from '../../serve/worker_pool.js';
-
-function integer(name: string, min: number) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer ≥ ${min}, got '${v}'`);
-    return x;
-  };
-}
+import { intOption } from '../options.js';
 
 function positive(name: string) {
   return (v: string): number => {
@@ -40,15 +33,15 @@ export function register(program: Command): void {
     .command('serve')
     .description('run the upscaling HTTP service and its web page (POST /api/upscale, GET /api/jobs/:id[/events|/result], /healthz, /metrics)')
     .option('--host <addr>', 'address to listen on (loopback by default; use 0.0.0.0 to expose it)', '127.0.0.1')
-    .option('--port <n>', 'TCP port (0 = any free port)', integer('port', 0), 8080)
+    .option('--port <n>', 'TCP port (0 = any free port)', intOption('port', 0), 8080)
     .option('--model <path>', 'model bundle (.safetensors) or training checkpoint (default: the bundled model)')
-    .option('--concurrency <n>', 'jobs running at once (one worker thread each)', integer('concurrency', 1), SERVE_DEFAULTS.concurrency)
-    .option('--queue-limit <n>', 'jobs allowed to wait; more are refused with 429', integer('queue-limit', 0), SERVE_DEFAULTS.queueLimit)
+    .option('--concurrency <n>', 'jobs running at once (one worker thread each)', intOption('concurrency', 1), SERVE_DEFAULTS.concurrency)
+    .option('--queue-limit <n>', 'jobs allowed to wait; more are refused with 429', intOption('queue-limit', 0), SERVE_DEFAULTS.queueLimit)
     .option('--max-upload-mb <mb>', 'largest request body in MiB (413 above)', positive('max-upload-mb'), SERVE_DEFAULTS.maxUploadBytes / 2 ** 20)
-    .option('--max-pixels <n>', 'largest input image, width × height, checked before decoding (422 above)', integer('max-pixels', 1), SERVE_DEFAULTS.maxPixels)
-    .option('--max-output-pixels <n>', 'largest output, width × height × scale², a job may ask for (422 above)', integer('max-output-pixels', 1), SERVE_DEFAULTS.maxOutputPixels)
+    .option('--max-pixels <n>', 'largest input image, width × height, checked before decoding (422 above)', intOption('max-pixels', 1), SERVE_DEFAULTS.maxPixels)
+    .option('--max-output-pixels <n>', 'largest output, width × height × scale², a job may ask for (422 above)', intOption('max-output-pixels', 1), SERVE_DEFAULTS.maxOutputPixels)
     .option('--workdir <dir>', 'keep results as files in this folder (default: in memory); removed on exit')
-    .option('--threads <n>', 'libtorch threads per worker (default: cores / concurrency)', integer('threads', 1))
+    .option('--threads <n>', 'libtorch threads per worker (default: cores / concurrency)', intOption('threads', 1))
     .action(async (o: ServeCliOptions) => {
       const threads = o.threads ?? Math.max(1, Math.floor(availableParallelism() / o.concurrency));
       const pool = new WorkerPool({ size: o.concurrency, model: o.model && resolve(o.model), threads, maxPixels: o.maxPixels });

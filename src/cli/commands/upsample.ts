@@ -12,6 +12,7 @@ import { SOLVER_NAMES, type SolverName } from '../../flow/index.js';
 import { Upsampler } from '../../pipeline/upsampler.js';
 import type { UpsampleInfo, UpsampleOptions, UpsampleStage } from '../../pipeline/types.js';
 import { reportError } from '../errors.js';
+import { intOption } from '../options.js';
 
 const LATENT_EXTENSIONS = ['.npy', '.safetensors'];
 const FORMATS = { png: 'png', jpg: 'jpeg', jpeg: 'jpeg', webp: 'webp' } as const;
@@ -33,14 +34,6 @@ interface CliOptions {
   latentScaled?: boolean;
   threads?: number;
   quiet?: boolean;
-}
-
-function int(name: string, min: number) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer ≥ ${min}, got '${v}'`);
-    return x;
-  };
 }
 
 /** Expands directories (their image / latent files, sorted, not recursive); missing paths stay, to be reported. */
@@ -203,19 +196,19 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output directory', 'upscaled')
     .option('--model <path>', 'CFM model bundle or training checkpoint; repeat for a cascade of stages (default: the bundled model)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--vae <path>', 'VAE weights for a training checkpoint whose config names none')
-    .option('--steps <n>', 'ODE grid points (steps − 1 solver steps; default: the model\'s)', int('steps', 2))
+    .option('--steps <n>', 'ODE grid points (steps − 1 solver steps; default: the model\'s)', intOption('steps', 2))
     .option('--solver <name>', `ODE solver: ${SOLVER_NAMES.join(', ')} (default: the model's)`)
-    .option('--noise-step <s>', 'noise augmentation step of the source, of 1000 (-1: none; default: the model\'s)', int('noise-step', -1))
-    .option('--scale <k>', 'overall scale: 2, 4, 8 (powers of the model\'s factor; default: one pass)', int('scale', 1))
-    .option('--seed <n>', 'random seed (same seed, same output)', int('seed', 0), 0)
-    .option('--tile <px>', 'process in tiles of this many output pixels (bounds memory; default: whole image)', int('tile', 1))
-    .option('--tile-overlap <px>', 'tile overlap in output pixels (default: a quarter of the tile)', int('tile-overlap', 0))
+    .option('--noise-step <s>', 'noise augmentation step of the source, of 1000 (-1: none; default: the model\'s)', intOption('noise-step', -1))
+    .option('--scale <k>', 'overall scale: 2, 4, 8 (powers of the model\'s factor; default: one pass)', intOption('scale', 1))
+    .option('--seed <n>', 'random seed (same seed, same output)', intOption('seed', 0), 0)
+    .option('--tile <px>', 'process in tiles of this many output pixels (bounds memory; default: whole image)', intOption('tile', 1))
+    .option('--tile-overlap <px>', 'tile overlap in output pixels (default: a quarter of the tile)', intOption('tile-overlap', 0))
     .option('--vae-tiling <mode>', 'with --tile: exact (VAE equals untiled, memory linear in the image) or blend (VAE tiles blended, memory bounded by the tile)', 'exact')
     .option('--format <fmt>', 'output format: png, jpg, webp', 'png')
     .option('--compare', 'also write a side-by-side image: bicubic | fmboost')
     .option('--latent-scaled', 'latent inputs are already multiplied by the scale factor (default: the file\'s metadata, else scaled)')
     .option('--latent-unscaled', 'latent inputs are raw VAE means (not multiplied by the scale factor)')
-    .option('--threads <n>', 'libtorch threads (default: all cores)', int('threads', 1))
+    .option('--threads <n>', 'libtorch threads (default: all cores)', intOption('threads', 1))
     .option('--quiet', 'only print errors')
     .action(async (inputs: string[], opts: CliOptions & { latentUnscaled?: boolean }) => {
       if (opts.latentScaled && opts.latentUnscaled) throw new Error('give at most one of --latent-scaled and --latent-unscaled');
