@@ -305,6 +305,11 @@ export class Tensor {
     const [values, indices] = A.minDim(this, dim, keepdim);
     return { values, indices };
   }
+  /** Sorted values along dim (ascending unless descending) and their original indices (torch.sort). */
+  sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } {
+    const [values, indices] = A.sort(this, dim, descending);
+    return { values, indices };
+  }
   amax(dim: number | number[] = [], keepdim = false): Tensor { return A.amax(this, toDims(dim), keepdim); }
   amin(dim: number | number[] = [], keepdim = false): Tensor { return A.amin(this, toDims(dim), keepdim); }
   argmax(dim?: number, keepdim = false): Tensor { return A.argmax(this, dim ?? null, keepdim); }

@@ -121,3 +121,16 @@ test('toString shows dtype, shape and the values', () => tidy(() => {
   d.dispose();
   assert.match(d.toString(), /disposed/);
 }));
+
+test('sort: ascending / descending values along a dim with the original indices', () => tidy(() => {
+  const m = tensor(M);
+  const asc = m.sort(1);
+  close(asc.values, M.flatMap((r) => [...r].sort((a, b) => a - b)), 0, 'sort dim 1');
+  // indices point at the sorted values (row 2 has a tie, so compare through gather, not indexOf)
+  close(m.gather(1, asc.indices), values(asc.values), 0, 'sort indices');
+  assert.deepEqual([...values(asc.indices)].sort(), [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]);
+  const desc = m.sort(0, true);
+  const cols = [0, 1, 2, 3].map((j) => col(j).sort((a, b) => b - a));
+  close(desc.values, [0, 1, 2].flatMap((i) => cols.map((c) => c[i])), 0, 'sort dim 0 descending');
+  assert.equal(desc.indices.dtype, 'int64');
+}));

@@ -38,6 +38,7 @@ export const A = {
   sum: defOp('aten::sum'), sumDim: defOp('aten::sum', 'dim_IntList'), mean: defOp('aten::mean'),
   meanDim: defOp('aten::mean', 'dim'), varCorr: defOp('aten::var', 'correction'), stdCorr: defOp('aten::std', 'correction'),
   max: defOp('aten::max'), maxDim: defOp('aten::max', 'dim'), min: defOp('aten::min'), minDim: defOp('aten::min', 'dim'),
+  sort: defOp('aten::sort'),
   amax: defOp('aten::amax'), amin: defOp('aten::amin'), argmax: defOp('aten::argmax'), argmin: defOp('aten::argmin'),
   norm: defOp('aten::linalg_vector_norm'), normDim: defOp('aten::norm', 'ScalarOpt_dim'), prod: defOp('aten::prod'), logsumexp: defOp('aten::logsumexp'),
   cumsum: defOp('aten::cumsum'),
