@@ -1,10 +1,13 @@
 // Writes an evaluation: eval.md (table of means), eval.json (everything, per image), eval_psnr_nfe.png
-// (PSNR against function evaluations, one line per solver) and eval_grid.png (bicubic | ours | ground truth).
+// (PSNR against function evaluations, one line per solver) and eval_grid.png (bicubic | ESRGAN | ours | ground
+// truth, a label above each column).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { encodePng, type RgbImage } from '../train/png.js';
 import { plotLines, type Rgb, type Series } from '../train/plot.js';
 import { imageGrid } from '../train/loop/grid.js';
+import type { Tensor } from '../tensor/index.js';
 import type { EvalResult, RowResult } from './run.js';
 
 export interface EvalFiles { md: string; json: string; plot: string; grid: string | null }
@@ -37,18 +40,23 @@ export function evalMarkdown(r: EvalResult): string {
     `Model \`${r.modelPath}\` (${r.flow.factor}×, source ${r.flow.source}, noise step ${r.flow.noiseStep}); ${r.images.length} image(s); seed ${r.seed}.`,
     'Low-res input: bilinear (no antialias) downsample of the high-res image by the model factor, quantised to 8 bits.',
     'PSNR / SSIM against the high-res image in [-1, 1] (data range 2; SSIM: 11-tap Gaussian, σ 1.5); means over images.',
+    'SWD×1e3: sliced Wasserstein distance between the set of the row\'s outputs and the set of high-res images on Laplacian-pyramid 7×7 patches (Karras et al. 2018), mean over levels; lower is better. A feature-distance score for comparing rows here, not comparable with published FID or SWD values (src/eval/README.md).',
     's/image: wall time of the row on this machine (CFM rows: encode + flow + decode). nfe: UNet evaluations per image.',
     '',
-    '| row | config | PSNR (dB) | SSIM | s/image | nfe |',
-    '|---|---|---:|---:|---:|---:|',
-    ...r.rows.map((x) => `| ${x.label} | ${x.config} | ${fmt(x.psnr, 2)} | ${fmt(x.ssim, 4)} | ${fmt(x.seconds, 3)} | ${fmt(x.nfe, 1)} |`),
+    '| row | config | PSNR (dB) | SSIM | SWD×1e3 ↓ | s/image | nfe |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...r.rows.map((x) => `| ${x.label} | ${x.config} | ${fmt(x.psnr, 2)} | ${fmt(x.ssim, 4)} | ${x.swd === null ? '–' : fmt(x.swd, 2)} | ${fmt(x.seconds, 3)}${x.cachedImages ? '*' : ''} | ${fmt(x.nfe, 1)} |`),
     '',
   ];
+  const cached = r.rows.filter((x) => x.cachedImages);
+  if (cached.length) {
+    lines.push(`\\* outputs from the baseline cache (${cached.map((x) => `${x.label}: ${x.cachedImages} of ${x.perImage.length} images`).join(', ')}); their s/image are the seconds stored when they were computed.`, '');
+  }
   const curves = solverCurves(r);
   if (curves.size) {
     lines.push(`Plot \`eval_psnr_nfe.png\`: PSNR against nfe at the model's source and noise step; ${[...curves.keys()].map((s) => `${s} ${COLOR_NAMES[s] ?? ''}`.trim()).join(', ')}; gray lines: bicubic (solid span) baseline.`, '');
   }
-  if (r.grid.length) lines.push(`Grid \`eval_grid.png\`: per image, bicubic | ${r.gridRow ?? '(no CFM row)'} | ground truth.`, '');
+  if (r.grid.length) lines.push(`Grid \`eval_grid.png\`: per image, ${r.gridColumns.join(' | ')}.`, '');
   return lines.join('\n');
 }
 
@@ -87,8 +95,30 @@ export function psnrNfePlot(r: EvalResult): Buffer {
   return encodePng(image);
 }
 
+/** Height of the label strip above the grid's columns. */
+export const GRID_HEADER_PX = 18;
+
+const xmlEscape = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The comparison grid as PNG, with each column's label (SVG text rendered by sharp / librsvg) above it. */
+export async function labelledGrid(rows: Tensor[][], labels: string[]): Promise<Buffer> {
+  const g = imageGrid(rows);
+  const cols = rows[0].length, w = rows[0][0].shape[2];
+  if (labels.length !== cols) throw new RangeError(`labelledGrid: ${labels.length} labels for ${cols} columns`);
+  const gap = cols > 1 ? (g.width - cols * w) / (cols - 1) : 0;
+  const size = Math.min(12, Math.max(7, Math.floor((w / Math.max(...labels.map((l) => l.length), 1)) * 1.7)));
+  const text = labels.map((l, k) => `<text x="${k * (w + gap) + w / 2}" y="${GRID_HEADER_PX - 5}" font-size="${size}" font-family="DejaVu Sans, sans-serif" text-anchor="middle" fill="#000">${xmlEscape(l)}</text>`).join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${g.width}" height="${GRID_HEADER_PX}">${text}</svg>`;
+  return sharp(Buffer.from(g.data.buffer, g.data.byteOffset, g.data.length), { raw: { width: g.width, height: g.height, channels: 3 } })
+    .extend({ top: GRID_HEADER_PX, background: { r: 255, g: 255, b: 255 } })
+    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
+    .removeAlpha()
+    .png()
+    .toBuffer();
+}
+
 /** Writes the four files into dir (created). */
-export function writeEvalReport(r: EvalResult, dir: string): EvalFiles {
+export async function writeEvalReport(r: EvalResult, dir: string): Promise<EvalFiles> {
   mkdirSync(dir, { recursive: true });
   const files: EvalFiles = { md: join(dir, 'eval.md'), json: join(dir, 'eval.json'), plot: join(dir, 'eval_psnr_nfe.png'), grid: null };
   writeFileSync(files.md, evalMarkdown(r));
@@ -98,7 +128,7 @@ export function writeEvalReport(r: EvalResult, dir: string): EvalFiles {
   writeFileSync(files.plot, psnrNfePlot(r));
   if (r.grid.length) {
     files.grid = join(dir, 'eval_grid.png');
-    writeFileSync(files.grid, encodePng(imageGrid(r.grid)));
+    writeFileSync(files.grid, await labelledGrid(r.grid, r.gridColumns));
   }
   return files;
 }

@@ -1,13 +1,14 @@
 // The rows of an evaluation: baselines and CFM sampling configurations, parsed from a compact spec.
 //   bicubic | lanczos        libtorch bicubic / separable Lanczos-3 of the 8-bit low-res image, 8-bit output
-//   esrgan                   @upscalerjs/esrgan-slim via tfjs (optional packages, see esrgan.ts; not in the defaults)
+//   esrgan-slim | esrgan-medium   @upscalerjs/esrgan-* via tfjs (optional packages, see esrgan.ts; not in the
+//                            defaults); `esrgan` is an alias of esrgan-slim
 //   sharp-cubic              sharp (libvips) enlarge with kernel 'cubic' (see run.ts: offset by a fraction of a pixel)
 //   vae                      VAE round trip of the high-res image (encode → decode): the model's ceiling
 //   psu-rt | lsu-rt          coupled source latent decoded without the flow (isolates the flow's contribution)
 //   <solver>[:<points>][:psu|lsu][:n<noiseStep>]   CFM via the pipeline, e.g. euler:11, rk4:2, dopri5, euler:11:lsu:n200
 import { isSolverName, SOLVER_NAMES, type SolverName } from '../flow/index.js';
 
-export type BaselineKind = 'bicubic' | 'lanczos' | 'sharp-cubic' | 'esrgan' | 'vae' | 'psu-rt' | 'lsu-rt';
+export type BaselineKind = 'bicubic' | 'lanczos' | 'sharp-cubic' | 'esrgan-slim' | 'esrgan-medium' | 'vae' | 'psu-rt' | 'lsu-rt';
 
 export type EvalRow =
   | { kind: BaselineKind; label: string }
@@ -17,7 +18,11 @@ export class EvalSpecError extends Error {
   override name = 'EvalSpecError';
 }
 
-const BASELINES: BaselineKind[] = ['bicubic', 'lanczos', 'sharp-cubic', 'esrgan', 'vae', 'psu-rt', 'lsu-rt'];
+const BASELINES: BaselineKind[] = ['bicubic', 'lanczos', 'sharp-cubic', 'esrgan-slim', 'esrgan-medium', 'vae', 'psu-rt', 'lsu-rt'];
+/** Other names of rows (the row keeps the canonical label, so `esrgan,esrgan-slim` is one row). */
+const ALIASES: Record<string, BaselineKind> = { esrgan: 'esrgan-slim' };
+
+export const isEsrganKind = (k: EvalRow['kind']): k is 'esrgan-slim' | 'esrgan-medium' => k === 'esrgan-slim' || k === 'esrgan-medium';
 
 /**
  * The default rows: baselines, euler at 2, 3, 5, 11, 21, 41 grid points, rk4 at 2 and 11, dopri5, LSU at
@@ -30,12 +35,12 @@ export const DEFAULT_ROWS = [
 ].join(',');
 
 function parseOne(tok: string): EvalRow {
-  const t = tok.trim().toLowerCase();
+  const t = ALIASES[tok.trim().toLowerCase()] ?? tok.trim().toLowerCase();
   if ((BASELINES as string[]).includes(t)) return { kind: t as BaselineKind, label: t };
   const parts = t.split(':');
   const solver = parts[0];
   if (!isSolverName(solver)) {
-    throw new EvalSpecError(`unknown row '${tok}': expected one of ${BASELINES.join(', ')} or <solver>[:<points>][:psu|lsu][:n<noise>] with solver in ${SOLVER_NAMES.join(', ')}`);
+    throw new EvalSpecError(`unknown row '${tok}': expected one of ${[...BASELINES, ...Object.keys(ALIASES)].join(', ')} or <solver>[:<points>][:psu|lsu][:n<noise>] with solver in ${SOLVER_NAMES.join(', ')}`);
   }
   const row: EvalRow = { kind: 'cfm', label: t, solver };
   for (const p of parts.slice(1)) {

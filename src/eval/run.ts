@@ -1,5 +1,6 @@
-// `fmboost eval`: quality (PSNR, SSIM against the high-res image), time and function evaluations of
-// interpolation baselines, the VAE / coupling ceilings and the CFM at several sampling settings.
+// `fmboost eval`: quality (PSNR, SSIM per image against the high-res image; SWD between the output and high-res
+// sets), time and function evaluations of interpolation / ESRGAN baselines, the VAE / coupling ceilings and the
+// CFM at several sampling settings.
 // Each high-res test image is reduced to the model's low-res size by the reference's bilinear (no antialias)
 // downsample and quantised to 8 bits, as a real low-res input would be; every row starts from that image.
 import { readdirSync, statSync } from 'node:fs';
@@ -10,10 +11,11 @@ import { IMAGE_EXTENSIONS, floatCHWToU8HWC, readImage, u8HWCToFloatCHW } from '.
 import { resize } from '../data/transforms.js';
 import { disposeModel, loadModel, type CfmModel } from '../pipeline/bundle.js';
 import { decodeTiled, encodeTiled, sizeMultiples, upscalePass, type StageContext } from '../pipeline/stages.js';
-import { psnr, ssim } from './metrics/index.js';
-import { parseRows, type EvalRow } from './rows.js';
+import { psnr, ssim, pyramidLevels, SwdSet, swdMany, type SwdOptions } from './metrics/index.js';
+import { isEsrganKind, parseRows, type EvalRow } from './rows.js';
 import { lanczosResize } from './lanczos.js';
-import { loadEsrgan, type Esrgan } from './esrgan.js';
+import { installedEsrganVariants, loadEsrgan, EsrganUnavailableError, type Esrgan, type EsrganVariant } from './esrgan.js';
+import { BaselineCache, lowResKey } from './cache.js';
 
 export class EvalError extends Error {
   override name = 'EvalError';
@@ -24,25 +26,39 @@ export interface EvalOptions {
   model: string;
   /** Folder of high-res test images (png / jpg / webp; not recursive, sorted by name). */
   images: string;
+  /** Only image file names matching this regular expression (applied before limit). */
+  match?: string | RegExp;
   /** First N images only. */
   limit?: number;
   /** Row spec (see rows.ts) or parsed rows; default DEFAULT_ROWS. */
   rows?: string | EvalRow[];
+  /** Add the ESRGAN rows whose packages are installed (slim and medium); a missing one is reported through
+   *  onProgress, none installed is an EsrganUnavailableError. */
+  esrgan?: boolean;
+  /** Folder of the baseline output cache (ESRGAN rows; see cache.ts). */
+  cache?: string;
   /** VAE weights for a training checkpoint that names none. */
   vae?: string;
-  /** Where @upscalerjs/esrgan-slim and @tensorflow/tfjs are installed (the esrgan row; see esrgan.ts). */
+  /** Where @upscalerjs/esrgan-* and @tensorflow/tfjs are installed (the esrgan rows; see esrgan.ts). */
   esrganModules?: string;
   /** Seed of each CFM sample's noise (every image and row uses a fresh Generator with it). */
   seed?: number;
   /** The CFM row shown as "ours" in the grid (default: the model's own sampling settings, else the first CFM row). */
   gridRow?: string;
+  /** SWD options (metrics/swd.ts; default: seed 0, 128 patches per image and level, 512 directions × 4);
+   *  false: no SWD. */
+  swd?: SwdOptions | false;
   /** How many images the comparison grid keeps (default 4). */
   gridImages?: number;
   /** Progress lines. */
   onProgress?: (line: string) => void;
 }
 
-export interface ImageScore { image: string; psnr: number; ssim: number; seconds: number; nfe: number }
+export interface ImageScore {
+  image: string; psnr: number; ssim: number; seconds: number; nfe: number;
+  /** The output came from the baseline cache; seconds are the ones stored when it was computed. */
+  cached?: boolean;
+}
 
 export interface RowResult {
   label: string;
@@ -58,6 +74,12 @@ export interface RowResult {
   ssim: number;
   seconds: number;
   nfe: number;
+  /** Sliced Wasserstein distance ×1e3 between the row's outputs and the high-res images (a set distance;
+   *  null when SWD is off), and per pyramid level (finest first). */
+  swd: number | null;
+  swdLevels: { res: number; swd: number }[];
+  /** Images whose output came from the baseline cache. */
+  cachedImages: number;
   perImage: ImageScore[];
 }
 
@@ -72,7 +94,9 @@ export interface EvalResult {
   rows: RowResult[];
   /** Label of the CFM row shown as "ours" in the grid (null: no CFM row). */
   gridRow: string | null;
-  /** Per grid image: [bicubic, ours, ground truth] as [3, H, W] in [-1, 1]; caller disposes (disposeGrid). */
+  /** Column labels of the grid: bicubic, the ESRGAN row (slim, else medium) when one ran, ours, ground truth. */
+  gridColumns: string[];
+  /** Per grid image: one [3, H, W] image in [-1, 1] per column; caller disposes (disposeGrid). */
   grid: Tensor[][];
 }
 
@@ -81,8 +105,8 @@ export function disposeGrid(r: EvalResult): void {
   r.grid = [];
 }
 
-/** Image files of a folder, sorted by name. */
-export function listImages(dir: string): string[] {
+/** Image files of a folder, sorted by name; with `match`, only the names matching it. */
+export function listImages(dir: string, match?: string | RegExp): string[] {
   let st;
   try {
     st = statSync(dir);
@@ -90,8 +114,19 @@ export function listImages(dir: string): string[] {
     throw new EvalError(`image folder '${dir}' does not exist`);
   }
   if (!st.isDirectory()) throw new EvalError(`'${dir}' is not a folder (give a folder of test images)`);
-  const files = readdirSync(dir).filter((n) => (IMAGE_EXTENSIONS as readonly string[]).includes(extname(n).toLowerCase())).sort();
+  let files = readdirSync(dir).filter((n) => (IMAGE_EXTENSIONS as readonly string[]).includes(extname(n).toLowerCase())).sort();
   if (!files.length) throw new EvalError(`no images (${IMAGE_EXTENSIONS.join(', ')}) in '${dir}'`);
+  if (match !== undefined) {
+    let re: RegExp;
+    try {
+      re = typeof match === 'string' ? new RegExp(match) : match;
+    } catch (e) {
+      throw new EvalError(`match '${match}' is not a valid regular expression: ${(e as Error).message}`);
+    }
+    const all = files.length;
+    files = files.filter((n) => re.test(n));
+    if (!files.length) throw new EvalError(`none of the ${all} images in '${dir}' matches ${re}`);
+  }
   return files.map((n) => join(dir, n));
 }
 
@@ -196,7 +231,8 @@ function cfmSettings(m: CfmModel, r: Extract<EvalRow, { kind: 'cfm' }>) {
 function describe(m: CfmModel, r: EvalRow): string {
   switch (r.kind) {
     case 'bicubic': return 'libtorch bicubic (a = -0.75), 8-bit output';
-    case 'esrgan': return 'ESRGAN-slim (RDN, @upscalerjs/esrgan-slim, tfjs CPU backend)';
+    case 'esrgan-slim': return 'ESRGAN-slim (RDN D2 G4, @upscalerjs/esrgan-slim, tfjs CPU backend)';
+    case 'esrgan-medium': return 'ESRGAN-medium (RDN D10 G64, @upscalerjs/esrgan-medium, tfjs CPU backend)';
     case 'sharp-cubic': return 'sharp / libvips enlarge, kernel cubic, 8-bit output (pixel offset)';
     case 'lanczos': return 'Lanczos-3 (separable, PIL convention), 8-bit output';
     case 'vae': return 'VAE round trip of the HR image (ceiling)';
@@ -214,23 +250,30 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Runs every row on every image. Returns the scores and the grid tensors (dispose with disposeGrid). */
 export async function runEval(o: EvalOptions): Promise<EvalResult> {
-  const rows = typeof o.rows === 'string' || o.rows === undefined ? parseRows(o.rows) : o.rows;
-  const files = listImages(o.images);
+  const rows = typeof o.rows === 'string' || o.rows === undefined ? parseRows(o.rows) : [...o.rows];
+  const log = o.onProgress ?? (() => {});
+  if (o.esrgan) {
+    const { installed, missing } = installedEsrganVariants(o.esrganModules);
+    if (!installed.length) throw new EsrganUnavailableError([...missing.values()].join('; '));
+    for (const [v, why] of missing) log(`eval: no esrgan-${v} row: ${why}`);
+    for (const v of installed) if (!rows.some((r) => r.label === `esrgan-${v}`)) rows.push({ kind: `esrgan-${v}`, label: `esrgan-${v}` });
+  }
+  const files = listImages(o.images, o.match);
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) throw new EvalError(`limit must be a positive integer, got ${o.limit}`);
   const images = o.limit ? files.slice(0, o.limit) : files;
-  const log = o.onProgress ?? (() => {});
   const seed = o.seed ?? 0;
   const gridN = o.gridImages ?? 4;
+  const cache = o.cache !== undefined ? new BaselineCache(o.cache) : undefined;
   const m = loadModel(o.model, { vae: o.vae });
-  let esrgan: Esrgan | undefined;
-  if (rows.some((r) => r.kind === 'esrgan')) {
-    try {
-      esrgan = await loadEsrgan(m.flow.factor, o.esrganModules);
-    } catch (e) {
-      disposeModel(m);
-      throw e;
-    }
+  const esrgans = new Map<string, Esrgan>();
+  try {
+    for (const r of rows) if (isEsrganKind(r.kind)) esrgans.set(r.kind, await loadEsrgan(m.flow.factor, o.esrganModules, r.kind.slice('esrgan-'.length) as EsrganVariant));
+  } catch (e) {
+    disposeModel(m);
+    throw e;
   }
+  // the ESRGAN column of the grid: slim when it runs, else medium
+  const gridEsrgan = (['esrgan-slim', 'esrgan-medium'] as const).find((k) => esrgans.has(k)) ?? null;
   const ctx: StageContext = { tile: null, pass: 0, passes: 1 };
   const f = m.flow.factor;
   const mult = sizeMultiples(m).pixel;
@@ -245,8 +288,14 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const rowKey = (r: EvalRow) => (r.kind === 'cfm' ? JSON.stringify(cfmSettings(m, r)) : r.kind);
   const gridKey = gridRow === null ? null : rowKey(rows.find((r) => r.label === gridRow)!);
   const scores = new Map<string, ImageScore[]>(rows.map((r) => [r.label, []]));
+  // SWD: descriptors of the high-res set and of each distinct row's outputs (rows with one key share a set)
+  let swdOn = o.swd !== false;
+  const swdOpts: SwdOptions = o.swd === false ? {} : (o.swd ?? {});
+  const swdRef = swdOn ? new SwdSet(swdOpts) : null;
+  const swdSets = new Map<string, SwdSet>();
+  const gridColumns = ['bicubic', ...(gridEsrgan ? [gridEsrgan] : []), ...(gridRow !== null ? [gridRow] : []), 'ground truth'];
   const result: EvalResult = {
-    model: m.name, modelPath: o.model, flow: { ...m.flow }, images: images.map((p) => basename(p)), hrSize: [], lowResSize: [], seed, rows: [], gridRow, grid: [],
+    model: m.name, modelPath: o.model, flow: { ...m.flow }, images: images.map((p) => basename(p)), hrSize: [], lowResSize: [], seed, rows: [], gridRow, gridColumns, grid: [],
   };
   log(`eval: model ${m.name} (${f}× ${m.flow.source}), ${images.length} image(s), ${rows.length} row(s)`);
   try {
@@ -259,12 +308,18 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
         if (H % (f * mult) || W % (f * mult)) {
           throw new EvalError(`${name}: ${H}×${W} is not a multiple of ${f * mult} (the model's factor ${f} × size multiple ${mult}); crop the test images`);
         }
+        if (swdOn && pyramidLevels(H, W, swdRef!.options.minResolution) < 1) {
+          swdOn = false;
+          log(`eval: no SWD: ${name} (${H}×${W}) is smaller than its ${swdRef!.options.minResolution} px pyramid level`);
+        }
+        if (swdOn) swdRef!.add(hr, i);
         const low = makeLowRes(hr, f);
         lo = low.image;
         result.hrSize.push([H, W]);
         result.lowResSize.push(low.size);
         const keepForGrid = result.grid.length < gridN;
-        const gridCells: { bicubic?: Tensor; ours?: Tensor } = {};
+        const gridCells: { bicubic?: Tensor; esrgan?: Tensor; ours?: Tensor } = {};
+        const loKey = cache ? lowResKey(low.u8, low.size[0], low.size[1]) : '';
         // Rows that resolve to the same settings (e.g. euler:11 and euler:11:psu on a PSU model) run once.
         const done = new Map<string, { label: string; score: ImageScore }>();
         for (const r of rows) {
@@ -276,10 +331,26 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
             continue;
           }
           const t0 = performance.now();
-          let out: Tensor, nfe = 0;
+          // secs: set by rows that time themselves (ESRGAN: the stored seconds on a cache hit, else the
+          // compute time without the cache write)
+          let out: Tensor, nfe = 0, secs: number | undefined, fromCache = false;
           switch (r.kind) {
             case 'bicubic': out = bicubicUpscale(lo, H, W); break;
-            case 'esrgan': out = esrgan!.upscale(low.u8, low.size[0], low.size[1]); break;
+            case 'esrgan-slim':
+            case 'esrgan-medium': {
+              const e = esrgans.get(r.kind)!;
+              const hit = cache ? await cache.get(r.kind, e.version, loKey, H, W) : null;
+              if (hit) {
+                out = hit.image;
+                secs = hit.seconds;
+                fromCache = true;
+              } else {
+                out = e.upscale(low.u8, low.size[0], low.size[1]);
+                secs = (performance.now() - t0) / 1000;
+                if (cache) await cache.put(r.kind, e.version, loKey, out, secs, low.size);
+              }
+              break;
+            }
             case 'sharp-cubic': out = await sharpUpscale(low.u8, low.size[0], low.size[1], H, W, 'cubic'); break;
             case 'lanczos': out = lanczosUpscale(lo, H, W); break;
             case 'vae': out = await vaeRoundTrip(m, hr, ctx); break;
@@ -298,18 +369,24 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
               break;
             }
           }
-          const seconds = (performance.now() - t0) / 1000;
-          const sc: ImageScore = { image: name, psnr: psnr(out, hr), ssim: ssim(out, hr), seconds, nfe };
+          const seconds = secs ?? (performance.now() - t0) / 1000;
+          const sc: ImageScore = { image: name, psnr: psnr(out, hr), ssim: ssim(out, hr), seconds, nfe, ...(fromCache ? { cached: true } : {}) };
           scores.get(r.label)!.push(sc);
           done.set(key, { label: r.label, score: sc });
-          log(`[${i + 1}/${images.length}] ${name} ${r.label.padEnd(14)} PSNR ${sc.psnr.toFixed(2)}  SSIM ${sc.ssim.toFixed(4)}  ${seconds.toFixed(2)} s  nfe ${nfe}`);
+          if (swdOn) {
+            if (!swdSets.has(key)) swdSets.set(key, new SwdSet(swdOpts));
+            swdSets.get(key)!.add(out, i);
+          }
+          log(`[${i + 1}/${images.length}] ${name} ${r.label.padEnd(14)} PSNR ${sc.psnr.toFixed(2)}  SSIM ${sc.ssim.toFixed(4)}  ${seconds.toFixed(2)} s${fromCache ? ' (cached)' : ''}  nfe ${nfe}`);
           if (keepForGrid && r.kind === 'bicubic') gridCells.bicubic = out;
+          else if (keepForGrid && r.kind === gridEsrgan) gridCells.esrgan = out;
           else if (keepForGrid && gridRow !== null && key === gridKey && !gridCells.ours) gridCells.ours = out;
           else out.dispose();
         }
         if (keepForGrid) {
           const bic = gridCells.bicubic ?? bicubicUpscale(lo, H, W);
           const cells = [bic];
+          if (gridCells.esrgan) cells.push(gridCells.esrgan);
           if (gridCells.ours) cells.push(gridCells.ours);
           cells.push(hr.clone());
           result.grid.push(cells);
@@ -325,11 +402,17 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   } finally {
     disposeModel(m);
   }
+  const swdKeys = swdOn ? [...swdSets.keys()] : [];
+  if (swdKeys.length) log(`eval: SWD of ${swdKeys.length} row(s) against the ${images.length} high-res image(s)`);
+  const swdByKey = new Map(swdKeys.length ? swdMany(swdRef!, swdKeys.map((k) => swdSets.get(k)!)).map((v, j) => [swdKeys[j], v]) : []);
   for (const r of rows) {
     const per = scores.get(r.label)!;
+    const sw = swdByKey.get(rowKey(r));
     const base: RowResult = {
       label: r.label, kind: r.kind, config: describe(m, r),
-      psnr: mean(per.map((s) => s.psnr)), ssim: mean(per.map((s) => s.ssim)), seconds: mean(per.map((s) => s.seconds)), nfe: mean(per.map((s) => s.nfe)), perImage: per,
+      psnr: mean(per.map((s) => s.psnr)), ssim: mean(per.map((s) => s.ssim)), seconds: mean(per.map((s) => s.seconds)), nfe: mean(per.map((s) => s.nfe)),
+      swd: sw?.swd ?? null, swdLevels: sw?.levels ?? [],
+      cachedImages: per.filter((s) => s.cached).length, perImage: per,
     };
     if (r.kind === 'cfm') Object.assign(base, cfmSettings(m, r));
     result.rows.push(base);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { F, manualSeed, rand, tidy } from '../../src/tensor/index.js';
 import { writeImage } from '../../src/data/index.js';
+import { GRID_HEADER_PX } from '../../src/eval/index.js';
 import { ROOT } from '../helpers.js';
 import { tmpDir, writeTinyBundle } from '../pipeline/tiny.js';
 
@@ -48,7 +49,7 @@ test('eval writes eval.md, eval.json, the plot and the grid for the requested ro
   const plot = await sharp(join(out, 'eval_psnr_nfe.png')).metadata();
   assert.equal(plot.format, 'png');
   const grid = await sharp(join(out, 'eval_grid.png')).metadata();
-  assert.deepEqual([grid.width, grid.height], [3 * 48 + 4, 2 * 32 + 2]);
+  assert.deepEqual([grid.width, grid.height], [3 * 48 + 4, GRID_HEADER_PX + 2 * 32 + 2]);
 });
 
 test('missing folder, missing model and bad rows: exit 1 with one clear line', () => {

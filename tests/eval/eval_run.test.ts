@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { F, manualSeed, rand, tidy, tensor, liveTensors } from '../../src/tensor/index.js';
 import { floatCHWToU8HWC, readImage, u8HWCToFloatCHW, writeImage } from '../../src/data/index.js';
 import { loadModel, disposeModel } from '../../src/pipeline/index.js';
-import { psnr, ssim, runEval, lanczosUpscale, lanczosMatrix, writeEvalReport, disposeGrid, parseRows, EvalError, EvalSpecError, EsrganUnavailableError, type EvalResult } from '../../src/eval/index.js';
+import { psnr, ssim, runEval, lanczosUpscale, lanczosMatrix, writeEvalReport, disposeGrid, parseRows, SwdSet, swd, GRID_HEADER_PX, EvalError, EvalSpecError, EsrganUnavailableError, type EvalResult } from '../../src/eval/index.js';
 import { tmpDir, writeTinyBundle } from '../pipeline/tiny.js';
 import { golden } from '../helpers.js';
 
@@ -123,6 +123,29 @@ test('nfe equals the solvers\' counts: euler N points → N−1, rk4 → 4(N−1
   assert.equal(nfe('euler:3:lsu:n0').noiseStep, 0);
 });
 
+test('SWD per row: the set distance of the row\'s outputs to the high-res images, recomputed independently; off with swd: false', async () => {
+  // bicubic row recomputed: the same outputs through SwdSet / swd with the default options
+  const ref = new SwdSet(), bic = new SwdSet();
+  for (const [i, n] of ['a.png', 'b.png'].entries()) {
+    const hr = await readImage(join(imgDir, n));
+    const lo = tidy(() => F.interpolate(hr.unsqueeze(0), { size: [32, 32], mode: 'bilinear', alignCorners: false, antialias: false }).squeeze(0));
+    const lo8 = tensor(u8HWCToFloatCHW(floatCHWToU8HWC(lo.toFloat32Array(), 3, 32, 32), 32, 32, 3), { shape: [3, 32, 32] });
+    const up = tidy(() => F.interpolate(lo8.unsqueeze(0), { size: [64, 64], mode: 'bicubic', alignCorners: false }).squeeze(0));
+    const up8 = tensor(u8HWCToFloatCHW(floatCHWToU8HWC(up.toFloat32Array(), 3, 64, 64), 64, 64, 3), { shape: [3, 64, 64] });
+    ref.add(hr, i); bic.add(up8, i);
+    for (const t of [hr, lo, lo8, up, up8]) t.dispose();
+  }
+  const want = swd(ref, bic);
+  const row = result.rows.find((r) => r.label === 'bicubic')!;
+  assert.ok(Math.abs(row.swd! - want.swd) < 1e-9, `${row.swd} vs ${want.swd}`);
+  assert.deepEqual(row.swdLevels, want.levels);
+  for (const r of result.rows) assert.ok(r.swd! > 0, `${r.label}: ${r.swd}`);
+  // swd: false switches it off
+  const off = await runEval({ model, images: imgDir, rows: 'bicubic', limit: 1, gridImages: 0, swd: false });
+  assert.equal(off.rows[0].swd, null);
+  assert.deepEqual(off.rows[0].swdLevels, []);
+});
+
 test('LSU override changes the result; rows are deterministic for a seed', async () => {
   const a = result.rows.find((r) => r.label === 'euler:3:lsu:n0')!;
   const again = await runEval({ model, images: imgDir, rows: 'euler:3:lsu:n0,euler:3:psu:n0,euler:3:n0', seed: 7, limit: 1, gridImages: 0 });
@@ -130,29 +153,40 @@ test('LSU override changes the result; rows are deterministic for a seed', async
   assert.notEqual(again.rows[1].perImage[0].psnr, a.perImage[0].psnr);
   // euler:3:n0 resolves to the same settings as euler:3:psu:n0 (a PSU model): same result
   assert.deepEqual(again.rows[2].perImage, again.rows[1].perImage);
+  assert.equal(again.rows[2].swd, again.rows[1].swd);
   assert.equal(again.images.length, 1);
 });
 
 test('report files: table and JSON list every row, plot and grid PNGs decode with the expected sizes', async () => {
   const out = join(dir, 'report');
-  const files = writeEvalReport(result, out);
+  const files = await writeEvalReport(result, out);
   const md = readFileSync(files.md, 'utf8');
-  for (const r of result.rows) assert.match(md, new RegExp(`^\\| ${r.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\|[^\\n]* \\| ${r.psnr.toFixed(2)} \\| ${r.ssim.toFixed(4)} \\|`, 'm'));
+  assert.match(md, /\| PSNR \(dB\) \| SSIM \| SWD×1e3 ↓ \|/);
+  for (const r of result.rows) assert.match(md, new RegExp(`^\\| ${r.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\|[^\\n]* \\| ${r.psnr.toFixed(2)} \\| ${r.ssim.toFixed(4)} \\| ${r.swd!.toFixed(2)} \\|`, 'm'));
   const json = JSON.parse(readFileSync(files.json, 'utf8'));
   assert.deepEqual(json.rows.map((r: { label: string }) => r.label), ROWS.split(','));
-  for (const r of json.rows) assert.ok(Number.isFinite(r.psnr) && Number.isFinite(r.ssim) && Number.isFinite(r.nfe));
+  for (const r of json.rows) assert.ok(Number.isFinite(r.psnr) && Number.isFinite(r.ssim) && Number.isFinite(r.nfe) && Number.isFinite(r.swd));
+  // per-level SWD in the JSON: 64² images → levels 64, 32, 16
+  assert.deepEqual(json.rows[0].swdLevels.map((l: { res: number }) => l.res), [64, 32, 16]);
   const plot = await sharp(readFileSync(files.plot)).metadata();
   assert.equal(plot.width, 560);
   assert.ok(existsSync(files.grid!));
   const g = await sharp(readFileSync(files.grid!)).raw().toBuffer({ resolveWithObject: true });
-  // 2 images × (bicubic | euler:5 | ground truth), 64² cells, 2 px gaps
+  // 2 images × (bicubic | euler:5 | ground truth), 64² cells, 2 px gaps, a label strip on top
+  assert.deepEqual(result.gridColumns, ['bicubic', 'euler:5', 'ground truth']);
   assert.equal(g.info.width, 3 * 64 + 2 * 2);
-  assert.equal(g.info.height, 2 * 64 + 2);
+  assert.equal(g.info.height, GRID_HEADER_PX + 2 * 64 + 2);
+  // the labels are drawn: the strip holds dark pixels above each column
+  for (let k = 0; k < 3; k++) {
+    let dark = 0;
+    for (let y = 0; y < GRID_HEADER_PX; y++) for (let x = k * 66; x < k * 66 + 64; x++) if (g.data[(y * g.info.width + x) * 3] < 128) dark++;
+    assert.ok(dark > 5, `column ${k}: ${dark} dark label pixels`);
+  }
   // the ground-truth cell of the first row is image a.png
   const hr = floatCHWToU8HWC((await readImage(join(imgDir, 'a.png'))).toFloat32Array(), 3, 64, 64);
   const x0 = 2 * (64 + 2);
   for (const [y, x] of [[0, 0], [10, 33], [63, 63]]) {
-    for (let c = 0; c < 3; c++) assert.equal(g.data[(y * g.info.width + x0 + x) * 3 + c], hr[(y * 64 + x) * 3 + c]);
+    for (let c = 0; c < 3; c++) assert.equal(g.data[((GRID_HEADER_PX + y) * g.info.width + x0 + x) * 3 + c], hr[(y * 64 + x) * 3 + c]);
   }
   // the row sampling with the model's own settings (euler, 5 points, psu, noise 400)
   assert.equal(result.gridRow, 'euler:5');

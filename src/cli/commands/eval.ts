@@ -1,5 +1,6 @@
-// `fmboost eval --model M --images DIR [--out DIR] [--limit N] [--rows SPEC] [--seed N] [--grid N]`:
-// PSNR / SSIM / time / nfe of baselines and CFM sampling settings on a folder of high-res test images;
+// `fmboost eval --model M --images DIR [--match RE] [--out DIR] [--limit N] [--rows SPEC] [--seed N] [--grid N]
+// [--esrgan] [--cache DIR]`: PSNR / SSIM / SWD / time / nfe of baselines and CFM sampling settings on a folder
+// of high-res test images;
 // writes eval.md, eval.json, eval_psnr_nfe.png and eval_grid.png into --out.
 import type { Command } from 'commander';
 import { setNumThreads } from '../../tensor/index.js';
@@ -11,8 +12,10 @@ interface CliOptions {
   model: string;
   images: string;
   out: string;
+  match?: string;
   limit?: number;
   rows: string;
+  cache?: string;
   vae?: string;
   seed: number;
   grid: number;
@@ -30,13 +33,15 @@ export function register(program: Command): void {
     .requiredOption('--model <path>', 'CFM model bundle or training checkpoint')
     .requiredOption('--images <dir>', 'folder of high-res test images (low-res inputs are made by bilinear downsampling)')
     .option('--out <dir>', 'output directory', 'eval')
+    .option('--match <regex>', 'only image file names matching this regular expression (e.g. _r0c0: one tile per photo)')
     .option('--limit <n>', 'evaluate only the first N images (sorted by name)', intOption('limit', 1))
-    .option('--rows <spec>', 'comma-separated rows: bicubic, lanczos, vae, psu-rt, lsu-rt, <solver>[:<points>][:psu|lsu][:n<noise>]', DEFAULT_ROWS)
+    .option('--rows <spec>', 'comma-separated rows: bicubic, lanczos, esrgan-slim, esrgan-medium, vae, psu-rt, lsu-rt, <solver>[:<points>][:psu|lsu][:n<noise>]', DEFAULT_ROWS)
     .option('--vae <path>', 'VAE weights for a training checkpoint whose config names none')
     .option('--seed <n>', 'seed of the source noise (same for every image and row)', intOption('seed', 0), 0)
     .option('--grid <n>', 'images in the comparison grid', intOption('grid', 0), 4)
     .option('--grid-row <label>', 'CFM row shown as "ours" in the grid (default: the model\'s own settings, else the first CFM row)')
-    .option('--esrgan', 'add the ESRGAN-slim row (needs @upscalerjs/esrgan-slim and @tensorflow/tfjs installed; slow)')
+    .option('--esrgan', 'add the ESRGAN rows whose packages are installed: esrgan-slim, esrgan-medium (@upscalerjs/esrgan-*, @tensorflow/tfjs; slow)')
+    .option('--cache <dir>', 'reuse / store the ESRGAN rows\' outputs (and their measured seconds) in this folder')
     .option('--esrgan-modules <dir>', 'folder whose node_modules hold the ESRGAN packages (default: FMBOOST_ESRGAN_MODULES, else fmboost\'s)')
     .option('--threads <n>', 'libtorch threads (default: all cores)', intOption('threads', 1))
     .option('--quiet', 'no progress lines')
@@ -44,11 +49,11 @@ export function register(program: Command): void {
       try {
         if (opts.threads !== undefined) setNumThreads(opts.threads);
         const r = await runEval({
-          model: opts.model, images: opts.images, limit: opts.limit, rows: opts.esrgan ? `${opts.rows},esrgan` : opts.rows, esrganModules: opts.esrganModules, vae: opts.vae, seed: opts.seed, gridImages: opts.grid, gridRow: opts.gridRow,
+          model: opts.model, images: opts.images, match: opts.match, limit: opts.limit, rows: opts.rows, esrgan: opts.esrgan, cache: opts.cache, esrganModules: opts.esrganModules, vae: opts.vae, seed: opts.seed, gridImages: opts.grid, gridRow: opts.gridRow,
           onProgress: opts.quiet ? undefined : (l) => process.stderr.write(l + '\n'),
         });
         try {
-          const files = writeEvalReport(r, opts.out);
+          const files = await writeEvalReport(r, opts.out);
           process.stdout.write(`wrote ${[files.md, files.json, files.plot, files.grid].filter(Boolean).join(', ')}\n`);
         } finally {
           disposeGrid(r);
