@@ -88,14 +88,22 @@ export interface WriteBundleOptions {
   name?: string;
   /** Free-form provenance (training run, data, steps), stored as JSON. */
   info?: Record<string, unknown>;
+  /** Storage dtype of the weights (default float32). float16 halves the file; loading casts back to float32. */
+  dtype?: 'float32' | 'float16';
 }
 
 /** Writes a CFM model bundle (atomically). */
 export function writeBundle(path: string, o: WriteBundleOptions): void {
   const flow = resolveFlowConfig(o.flow ?? {}, path);
   const tensors = new Map<string, Tensor>();
-  for (const [k, t] of o.unet.stateDict()) tensors.set(`unet.${k}`, t);
-  for (const [k, t] of o.vae.stateDict()) tensors.set(`vae.${k}`, t);
+  const half = o.dtype === 'float16';
+  const owned: Tensor[] = [];
+  const put = (k: string, t: Tensor) => {
+    // only floating tensors are narrowed (integer buffers, if any, keep their dtype)
+    if (half && t.dtype === 'float32') { const h = t.to('float16'); owned.push(h); tensors.set(k, h); } else tensors.set(k, t);
+  };
+  for (const [k, t] of o.unet.stateDict()) put(`unet.${k}`, t);
+  for (const [k, t] of o.vae.stateDict()) put(`vae.${k}`, t);
   const metadata: Record<string, string> = {
     format: BUNDLE_FORMAT,
     version: String(BUNDLE_VERSION),
@@ -105,7 +113,12 @@ export function writeBundle(path: string, o: WriteBundleOptions): void {
     flow: JSON.stringify(flow),
   };
   if (o.info) metadata.info = JSON.stringify(o.info);
-  writeSafetensors(path, tensors, metadata);
+  metadata.dtype = half ? 'float16' : 'float32';
+  try {
+    writeSafetensors(path, tensors, metadata);
+  } finally {
+    for (const t of owned) t.dispose();
+  }
 }
 
 function parseJson(path: string, key: string, text: string | undefined): Record<string, unknown> {
@@ -306,10 +319,10 @@ export function loadModel(path: string, opts: CheckpointLoadOptions = {}): CfmMo
 }
 
 /** Turns a training checkpoint (EMA UNet + config + VAE) into a self-contained CFM bundle. */
-export function exportBundle(checkpoint: string, out: string, opts: CheckpointLoadOptions & { name?: string; info?: Record<string, unknown> } = {}): void {
+export function exportBundle(checkpoint: string, out: string, opts: CheckpointLoadOptions & { name?: string; info?: Record<string, unknown>; dtype?: 'float32' | 'float16' } = {}): void {
   const m = loadTrainingCheckpoint(checkpoint, opts);
   try {
-    writeBundle(out, { unet: m.unet, vae: m.vae, flow: m.flow, name: opts.name ?? m.name, info: { checkpoint, ...opts.info } });
+    writeBundle(out, { unet: m.unet, vae: m.vae, flow: m.flow, name: opts.name ?? m.name, info: { checkpoint, ...opts.info }, dtype: opts.dtype });
   } finally {
     disposeModel(m);
   }

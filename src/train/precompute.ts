@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import { DataLoader, DataSourceError, LATENT_MANIFEST_FORMAT, psuPair, type DataSource, type LatentManifest } from '../data/index.js';
-import { writeSafetensors } from '../io/index.js';
+import { readSafetensors, writeSafetensors } from '../io/index.js';
 import type { AutoencoderKL } from '../models/index.js';
 import { keep, noGrad, stack, tidy, type Tensor } from '../tensor/index.js';
 import { formatDuration } from './log/progress.js';
@@ -48,6 +48,25 @@ export interface PrecomputeResult {
   skipped: { name: string; reason: string }[];
   shards: number;
   complete: boolean;
+}
+
+/** Mean and standard deviation of every high-res latent element over all shards (float64 sums). */
+export function latentStats(dir: string, shards: LatentManifest['shards']): { mean: number; std: number; count: number } {
+  let n = 0, sum = 0, sq = 0;
+  for (const sh of shards) {
+    const { tensors } = readSafetensors(join(dir, sh.file));
+    try {
+      const t = tensors.get('latent');
+      if (!t) throw new PrecomputeError(`${sh.file} has no 'latent' tensor`);
+      const v = t.toFloat32Array();
+      for (let i = 0; i < v.length; i++) { sum += v[i]; sq += v[i] * v[i]; }
+      n += v.length;
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+  }
+  const mean = sum / n;
+  return { mean, std: Math.sqrt(Math.max(sq / n - mean * mean, 0)), count: n };
 }
 
 interface Pending { id: string; latent: Tensor; lowres: Tensor }
@@ -160,6 +179,12 @@ export async function precomputeLatents(o: PrecomputeOptions): Promise<Precomput
   }
   flush();
   const complete = !o.signal?.aborted;
+  if (complete && shards.length) {
+    // LDM's scale_by_std: the flow sees latent × scale_factor with unit variance when scale_factor = 1/std.
+    const s = latentStats(o.outDir, shards);
+    Object.assign(info, { latent_mean: s.mean, latent_std: s.std, suggested_scale_factor: 1 / s.std });
+    out.write(`precompute: latents mean ${s.mean.toFixed(4)}, std ${s.std.toFixed(4)} → suggested model.flow.scale_factor = ${(1 / s.std).toFixed(5)}\n`);
+  }
   writeManifest(complete);
   const skipped = o.source.skipped.map((s) => ({ name: s.name, reason: s.reason }));
   for (const s of skipped.slice(0, 20)) out.write(`precompute: skipped ${s.name}: ${s.reason}\n`);

@@ -2,7 +2,7 @@
 // naming the problem; training checkpoints load their EMA weights, config and VAE.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { liveTensors, manualSeed, randn, tidy, type Tensor } from '../../src/tensor/index.js';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../src/io/index.js';
@@ -129,6 +129,22 @@ test('training checkpoint: EMA UNet, flow settings from the config, VAE from mod
     sameWeights(m5.vae.stateDict(), m6.vae.stateDict());
     assert.deepEqual(m5.flow, m6.flow);
     assert.equal(m5.name, 'run1@step42');
+    // float16 export: half the bytes, weights equal to the float32 ones after rounding to half precision.
+    const half = join(dir, 'half.safetensors');
+    exportBundle(ck, half, { dtype: 'float16' });
+    const hh = readSafetensorsHeader(half);
+    assert.equal(hh.metadata.dtype, 'float16');
+    assert.ok([...hh.tensors.values()].every((e) => e.dtype === 'float16'), 'every weight stored as float16');
+    assert.ok(statSync(half).size < 0.6 * statSync(exported).size, `${statSync(half).size} vs ${statSync(exported).size} bytes`);
+    const m7 = loadBundle(half);
+    for (const [k, t] of m5.unet.stateDict()) {
+      const h = m7.unet.stateDict().get(k)!;
+      assert.equal(h.dtype, 'float32', `${k} loads as float32`);
+      const r = tidy(() => t.to('float16').to('float32'));
+      assert.equal(maxAbsDiff(r, h), 0, k);
+      r.dispose();
+    }
+    disposeModel(m7);
     disposeModel(m5);
     disposeModel(m6);
     // Without a VAE path the error says how to give one.

@@ -61,6 +61,20 @@ test('precompute writes shards + manifest, skips the corrupt image, resumes, and
   }
   vae.dispose();
 
+  // latent statistics over every shard (LDM's scale_by_std), against a direct computation
+  const all: number[] = [];
+  for (let i = 0; i < src.length; i++) {
+    const item = src.item(i);
+    all.push(...item.tensors!.latent.toFloat32Array());
+    for (const t of Object.values(item.tensors!)) t.dispose();
+  }
+  const mean = all.reduce((a, b) => a + b, 0) / all.length;
+  const std = Math.sqrt(all.reduce((a, b) => a + (b - mean) ** 2, 0) / all.length);
+  assert.ok(Math.abs((m.info.latent_mean as number) - mean) < 1e-6, `${m.info.latent_mean} vs ${mean}`);
+  assert.ok(Math.abs((m.info.latent_std as number) / std - 1) < 1e-6, `${m.info.latent_std} vs ${std}`);
+  assert.ok(Math.abs((m.info.suggested_scale_factor as number) * std - 1) < 1e-6);
+  assert.match(r.stderr, /suggested model.flow.scale_factor = [0-9.]+/);
+
   // resume: as if the run had stopped after two shards
   const lastShard = m.shards[2];
   writeFileSync(mpath, JSON.stringify({ ...m, shards: m.shards.slice(0, 2), info: { ...m.info, complete: false } }));

@@ -8,5 +8,6 @@ import { register as convert } from './convert.js';
 import { register as serve } from './serve.js';
 import { register as upsample } from './upsample.js';
 import { register as evalCmd } from './eval.js';
+import { register as exportCmd } from './export.js';
 
-export const COMMANDS: ((program: Command) => void)[] = [info, parity, upsample, train, precompute, convert, serve, evalCmd];
+export const COMMANDS: ((program: Command) => void)[] = [info, parity, upsample, train, precompute, convert, serve, evalCmd, exportCmd];

@@ -1,0 +1,38 @@
+// `fmboost export CHECKPOINT --out MODEL.safetensors [--name N] [--fp16] [--online] [--vae W]`: a flow training
+// checkpoint (EMA UNet by default, config, VAE weights it names) → a self-contained CFM model bundle, the file
+// `fmboost upsample --model` and the library load (the bundled default model is made this way).
+import { statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { exportBundle } from '../../pipeline/index.js';
+import { resolveCheckpointPath } from '../../train/trainer.js';
+import { reportError } from '../errors.js';
+
+interface Opts { out: string; name?: string; fp16?: boolean; online?: boolean; vae?: string; info?: string }
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description('turn a flow training checkpoint into a CFM model bundle (UNet + VAE + sampling settings in one .safetensors)')
+    .argument('<checkpoint>', 'training checkpoint file, or an experiment\'s checkpoints/ folder (its latest)')
+    .requiredOption('--out <file>', 'output .safetensors bundle')
+    .option('--name <name>', 'model name stored in the bundle (default: the run\'s name)')
+    .option('--fp16', 'store the weights as float16 (half the size; loading casts back to float32)')
+    .option('--online', 'export the online weights instead of the EMA')
+    .option('--vae <file>', 'VAE weights when the checkpoint\'s config names none')
+    .option('--info <json>', 'extra provenance stored in the bundle (a JSON object)')
+    .action((checkpoint: string, o: Opts) => {
+      try {
+        const ck = resolveCheckpointPath(checkpoint);
+        let info: Record<string, unknown> | undefined;
+        if (o.info) {
+          try { info = JSON.parse(o.info) as Record<string, unknown>; } catch (e) { throw new Error(`--info is not JSON: ${(e as Error).message}`); }
+          if (!info || typeof info !== 'object' || Array.isArray(info)) throw new Error('--info must be a JSON object');
+        }
+        exportBundle(ck, o.out, { name: o.name, online: o.online, vae: o.vae, dtype: o.fp16 ? 'float16' : 'float32', info });
+        process.stdout.write(`wrote ${o.out} (${(statSync(o.out).size / 2 ** 20).toFixed(1)} MiB) from ${ck}\n`);
+      } catch (e) {
+        reportError(e);
+        process.exitCode = 1;
+      }
+    });
+}
