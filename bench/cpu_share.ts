@@ -15,7 +15,8 @@ function processTicks(pid: number): number {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
+    // utime + stime (fields 14, 15) + cutime + cstime (16, 17): children it has waited for (a probe's child process) are its work too
+    return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   } catch {
     return 0;
   }

@@ -2,8 +2,9 @@
 // bench/report.md for people and bench/report.json for tools.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
-import { DEFAULT_MAX_RATIO, type BenchRow } from './registry.js';
+import { DEFAULT_MAX_RATIO, type BenchRow, type ProbeResult, type SkippedRow } from './registry.js';
 import type { TimingPlan } from './timing.js';
+import type { MachinePeak } from './peak.js';
 
 export interface RowResult {
   name: string;
@@ -20,6 +21,9 @@ export interface RowResult {
   minMs: { ours: number; torch: number };
   oursGflops?: number;
   torchGflops?: number;
+  /** Achieved FLOP/s ÷ the machine's peak for the run's threads (Report.peak). */
+  oursPeakFrac?: number;
+  torchPeakFrac?: number;
   oursUsPerOp?: number;
   torchUsPerOp?: number;
   target: string;
@@ -40,6 +44,17 @@ export interface RowResult {
   notes?: string;
 }
 
+/** A probe row's measurement (bench/registry.ts ProbeRow). */
+export interface ProbeRowResult extends ProbeResult {
+  name: string;
+  group: string;
+  flops?: number;
+  oursGflops?: number;
+  oursPeakFrac?: number;
+  othersCpu: number;
+  notes?: string;
+}
+
 export interface Report {
   date: string;
   command: string;
@@ -50,7 +65,13 @@ export interface Report {
   options: { quick: boolean; plan: TimingPlan; filter: string | null };
   /** 1/5/15-minute load averages before and after the run (other processes share these cores). */
   load: { before: number[]; after: number[] };
+  /** Peak FP32 GFLOP/s of the machine for the run's threads (the FLOP-utilisation column's denominator). */
+  peak: MachinePeak;
   rows: RowResult[];
+  /** Probe rows (peak memory of one run in a fresh process, …). */
+  probes: ProbeRowResult[];
+  /** Selected rows that were not measured, with the reason. */
+  skipped: SkippedRow[];
   /** Row files that failed to load (their rows are missing from this report). */
   loadErrors: { file: string; error: string }[];
 }
@@ -83,18 +104,40 @@ const ms = (x: number) => (x < 1 ? x.toFixed(3) : x < 100 ? x.toFixed(2) : x.toF
 
 function cells(r: RowResult): string[] {
   const gflops = r.oursGflops !== undefined ? `${f(r.oursGflops, 1)} / ${f(r.torchGflops, 1)}` : '';
+  const util = r.oursPeakFrac !== undefined ? `${f(100 * r.oursPeakFrac, 1)} / ${f(100 * (r.torchPeakFrac ?? NaN), 1)}` : '';
   const perOp = r.oursUsPerOp !== undefined ? `${f(r.oursUsPerOp)} / ${f(r.torchUsPerOp)}` : '';
   const cpu = `${ms(r.cpuMsPerCall.ours)} / ${ms(r.cpuMsPerCall.torch)}`;
-  return [r.name, ms(r.oursMs), ms(r.torchMs), f(r.ratio, 3), f(r.unpairedRatio, 3), gflops, perOp, cpu,
+  return [r.name, ms(r.oursMs), ms(r.torchMs), f(r.ratio, 3), f(r.unpairedRatio, 3), gflops, util, perOp, cpu,
     `${r.faultsPerCall.ours} / ${r.faultsPerCall.torch}`, r.target, r.pass ? 'ok' : 'MISS', `${(100 * r.othersCpu).toFixed(0)}%`];
 }
-const HEAD = ['row', 'ours ms', 'torch ms', 'ours/torch', 'unpaired', 'GFLOP/s ours / torch', 'µs/op ours / torch', 'CPU ms/call ours / torch', 'page faults/call ours / torch', 'target', 'met', 'others\' CPU'];
+const HEAD = ['row', 'ours ms', 'torch ms', 'ours/torch', 'unpaired', 'GFLOP/s ours / torch', '% of peak ours / torch', 'µs/op ours / torch', 'CPU ms/call ours / torch', 'page faults/call ours / torch', 'target', 'met', 'others\' CPU'];
+
+function textTable(head: string[], body: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
+  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
+}
 
 export function table(rows: RowResult[]): string {
-  const body = rows.map(cells);
-  const w = HEAD.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
-  return [line(HEAD), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
+  return textTable(HEAD, rows.map(cells));
+}
+
+const PROBE_HEAD = ['probe', 'ours s', 'torch s', 'peak RSS MB ours / torch', 'GFLOP/s ours', '% of peak ours', 'details', 'others\' CPU'];
+
+function probeCells(p: ProbeRowResult): string[] {
+  const details = Object.entries(p.details ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [p.name, (p.oursMs / 1e3).toFixed(1), p.torchMs !== undefined ? (p.torchMs / 1e3).toFixed(1) : '—',
+    `${p.peakRssMB.ours.toFixed(0)} / ${p.peakRssMB.torch !== undefined ? p.peakRssMB.torch.toFixed(0) : '—'}`,
+    f(p.oursGflops, 1), p.oursPeakFrac !== undefined ? f(100 * p.oursPeakFrac, 1) : '', details, `${(100 * p.othersCpu).toFixed(0)}%`];
+}
+
+export function probeTable(probes: ProbeRowResult[]): string {
+  return textTable(PROBE_HEAD, probes.map(probeCells));
+}
+
+export function skippedTable(skipped: SkippedRow[]): string {
+  const w = Math.max('skipped row'.length, ...skipped.map((s) => s.name.length));
+  return ['skipped row'.padEnd(w) + '  reason', ...skipped.map((s) => `${s.name.padEnd(w)}  ${s.reason}`)].join('\n');
 }
 
 export function markdown(rep: Report): string {
@@ -118,18 +161,29 @@ export function markdown(rep: Report): string {
     `- load average (1/5/15 min) before → after: ${rep.load.before.map((x) => x.toFixed(2)).join('/')} → ${rep.load.after.map((x) => x.toFixed(2)).join('/')}` +
       ' (this machine is shared; other work on these cores adds noise to both sides)',
     `- target: ours/torch ≤ ${DEFAULT_MAX_RATIO.toFixed(2)}; per-op overhead < 10 µs`,
+    `- peak: ${rep.peak.gflops.toFixed(0)} GFLOP/s FP32 for ${rep.peak.cores} core(s) (${rep.peak.perCore} per core; ${rep.peak.source}); "% of peak" = achieved GFLOP/s ÷ this`,
     '',
     '| ' + HEAD.join(' | ') + ' |',
     '|' + HEAD.map((_, i) => (i === 0 ? '---' : '---:')).join('|') + '|',
     ...rep.rows.map((r) => '| ' + cells(r).join(' | ') + ' |'),
     '',
   ];
+  if (rep.probes.length) {
+    lines.push('Probes (one run each in a fresh process; peak RSS = its VmHWM):', '',
+      '| ' + PROBE_HEAD.join(' | ') + ' |', '|' + PROBE_HEAD.map((_, i) => (i === 0 || i === 6 ? '---' : '---:')).join('|') + '|',
+      ...rep.probes.map((p) => '| ' + probeCells(p).join(' | ') + ' |'), '');
+    for (const p of rep.probes) if (p.noTorch) lines.push(`- ${p.name}: no PyTorch counterpart: ${p.noTorch}`);
+    lines.push('');
+  }
+  if (rep.skipped.length) {
+    lines.push('Skipped rows (selected, not measured):', '', '| row | reason |', '|---|---|', ...rep.skipped.map((s) => `| ${s.name} | ${s.reason} |`), '');
+  }
   if (rep.loadErrors.length) {
     lines.push('Row files that failed to load (their rows are missing):', '');
     for (const e of rep.loadErrors) lines.push(`- ${e.file}: ${e.error}`);
     lines.push('');
   }
-  const noted = rep.rows.filter((r) => r.notes);
+  const noted = [...rep.rows, ...rep.probes].filter((r) => r.notes);
   if (noted.length) {
     lines.push('Notes:', '');
     for (const r of noted) lines.push(`- ${r.name}: ${r.notes}`);

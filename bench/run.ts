@@ -7,12 +7,13 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { getNumThreads, setNumThreads, runtimeInfo, liveTensors } from '../src/tensor/index.js';
-import { allRows, type BenchRow } from './registry.js';
-import { FULL, QUICK, median, roundOptions, sum, timeCalls, type TimingPlan, type Timed } from './timing.js';
+import { allProbes, allRows, skippedRows, type BenchRow, type ProbeRow } from './registry.js';
+import { FULL, QUICK, median, roundOptions, sum, timeCalls, timeCallsAsync, type TimingPlan, type Timed } from './timing.js';
 import { othersCpuShare } from './cpu_share.js';
 import { acquireBenchLock } from './lock.js';
 import { TorchBaseline } from './torch_client.js';
-import { judge, machine, table, writeReport, type Report, type RowResult } from './report.js';
+import { judge, machine, probeTable, skippedTable, table, writeReport, type ProbeRowResult, type Report, type RowResult } from './report.js';
+import { machinePeak, type MachinePeak } from './peak.js';
 
 interface Args { filter: string | null; quick: boolean; rounds: number | null; threads: number | null; report: boolean; quietWait: number; quietBelow: number; retries: number; budgetSec: number }
 
@@ -91,10 +92,10 @@ async function waitQuiet(pids: number[], maxSec: number, below: number): Promise
   return (Date.now() - t0) / 1e3;
 }
 
-async function runRow(row: BenchRow, torch: TorchBaseline, plan: TimingPlan): Promise<RowResult> {
+async function runRow(row: BenchRow, torch: TorchBaseline, plan: TimingPlan, peak: MachinePeak): Promise<RowResult> {
   const id = row.name;
   const live0 = liveTensors();
-  const ours = row.setup();
+  const ours = await row.setup();
   const oursSamples: number[] = [];
   const torchSamples: number[] = [];
   const pairRatios: number[] = [];
@@ -108,9 +109,13 @@ async function runRow(row: BenchRow, torch: TorchBaseline, plan: TimingPlan): Pr
     for (let r = 0; r < plan.maxRounds && (r < plan.minRounds || !enough(oursSamples) || !enough(torchSamples)); r++) {
       // Alternate who goes first so drift (heat, other load) does not favour one side.
       let o: Timed = { samples: [], faults: 0, cpuMs: 0 }, t: Timed = { samples: [], faults: 0, cpuMs: 0 };
-      const runOurs = () => { o = timeCalls(() => ours.run(), opts, r > 0); };
+      const runOurs = async () => {
+        o = row.async ? await timeCallsAsync(async () => { await ours.run(); }, opts, r > 0) : timeCalls(() => {
+          if (ours.run() instanceof Promise) throw new Error(`bench: row '${row.name}' returned a promise from run(): mark it async`);
+        }, opts, r > 0);
+      };
       const runTorch = async () => { t = await torch.time(id, opts, r > 0); };
-      if (r % 2 === 0) { runOurs(); await runTorch(); } else { await runTorch(); runOurs(); }
+      if (r % 2 === 0) { await runOurs(); await runTorch(); } else { await runTorch(); await runOurs(); }
       oursSamples.push(...o.samples);
       torchSamples.push(...t.samples);
       oursFaults += o.faults;
@@ -150,10 +155,25 @@ async function runRow(row: BenchRow, torch: TorchBaseline, plan: TimingPlan): Pr
   if (row.flops) {
     res.oursGflops = row.flops / (om * 1e6);
     res.torchGflops = row.flops / (tm * 1e6);
+    res.oursPeakFrac = res.oursGflops / peak.gflops;
+    res.torchPeakFrac = res.torchGflops / peak.gflops;
   }
   if (row.opsPerCall) {
     res.oursUsPerOp = (om * 1e3) / row.opsPerCall;
     res.torchUsPerOp = (tm * 1e3) / row.opsPerCall;
+  }
+  return res;
+}
+
+async function runProbe(p: ProbeRow, threads: number, peak: MachinePeak): Promise<ProbeRowResult> {
+  // Our pid's ticks include the probe's child once it has exited and been reaped (cutime/cstime).
+  const window = othersCpuShare([process.pid]);
+  const r = await p.measure({ threads });
+  const res: ProbeRowResult = { name: p.name, group: p.group, ...r, othersCpu: round(window.stop(), 3), notes: p.notes };
+  if (p.flops) {
+    res.flops = p.flops;
+    res.oursGflops = p.flops / (r.oursMs * 1e6);
+    res.oursPeakFrac = res.oursGflops / peak.gflops;
   }
   return res;
 }
@@ -172,8 +192,15 @@ async function main(): Promise<void> {
 
   const loadErrors = await loadRows();
   const needle = args.filter?.toLowerCase();
-  const rows = allRows().filter((r) => !needle || r.name.toLowerCase().includes(needle) || r.group.toLowerCase().includes(needle));
-  if (rows.length === 0) throw new Error(`bench: no row matches --filter '${args.filter}'`);
+  const selected = (r: { name: string; group: string }) => !needle || r.name.toLowerCase().includes(needle) || r.group.toLowerCase().includes(needle);
+  const allSelected = [...allRows().filter(selected), ...allProbes().filter(selected)];
+  if (allSelected.length === 0) throw new Error(`bench: no row matches --filter '${args.filter}'`);
+  const skipped = skippedRows(allSelected, args.quick);
+  const isSkipped = (r: { name: string }) => skipped.some((s) => s.name === r.name);
+  const rows = allRows().filter((r) => selected(r) && !isSkipped(r));
+  const probeRows = allProbes().filter((r) => selected(r) && !isSkipped(r));
+  for (const s of skipped) console.log(`  skip ${s.name}: ${s.reason}`);
+  const peak = machinePeak(threads, machine().cores);
 
   const script = join(root, 'bench', 'torch_baseline.py');
   if (!existsSync(script)) throw new Error(`bench: ${script} is missing`);
@@ -182,6 +209,7 @@ async function main(): Promise<void> {
   const runStart = Date.now();
   const torch = new TorchBaseline(script, threads);
   const results: RowResult[] = [];
+  const probes: ProbeRowResult[] = [];
   let tinfo;
   try {
     tinfo = await torch.info();
@@ -195,7 +223,7 @@ async function main(): Promise<void> {
       const inBudget = () => (Date.now() - runStart) / 1e3 < args.budgetSec;
       for (let attempt = 0; attempt <= args.retries; attempt++) {
         const waited = args.quietWait > 0 && inBudget() ? await waitQuiet([process.pid, torch.pid], args.quietWait, args.quietBelow) : 0;
-        const a = await runRow(row, torch, { ...plan, ...row.plan });
+        const a = await runRow(row, torch, { ...plan, ...(args.quick ? row.quickPlan ?? row.plan : row.plan) }, peak);
         a.waitedSec = round(waited, 1);
         attempts++;
         if (!r || a.othersCpu < r.othersCpu) r = a;
@@ -206,6 +234,22 @@ async function main(): Promise<void> {
       r.attempts = attempts;
       results.push(r);
       console.log(`  ${r.pass ? 'ok  ' : 'MISS'} ${r.name}: ours ${r.oursMs.toFixed(3)} ms, torch ${r.torchMs.toFixed(3)} ms, ratio ${r.ratio.toFixed(3)} (unpaired ${r.unpairedRatio.toFixed(3)}, cpu ms/call ${r.cpuMsPerCall.ours.toFixed(2)}/${r.cpuMsPerCall.torch.toFixed(2)}, faults/call ${r.faultsPerCall.ours}/${r.faultsPerCall.torch}, others' CPU ${(100 * r.othersCpu).toFixed(0)}%, ${((Date.now() - t0) / 1e3).toFixed(1)} s)`);
+    }
+    for (const p of probeRows) {
+      if (args.quietWait > 0) await waitQuiet([process.pid, torch.pid], args.quietWait, args.quietBelow);
+      let r: ProbeRowResult;
+      try {
+        r = await runProbe(p, threads, peak);
+      } catch (e) {
+        // A failed probe is reported with its error; the run goes on.
+        const reason = `failed: ${e instanceof Error ? e.message : String(e)}`;
+        skipped.push({ name: p.name, group: p.group, reason });
+        console.log(`  FAIL probe ${p.name}: ${reason}`);
+        continue;
+      }
+      probes.push(r);
+      console.log(`  probe ${r.name}: ours ${(r.oursMs / 1e3).toFixed(1)} s, peak RSS ${r.peakRssMB.ours.toFixed(0)} MB` +
+        (r.torchMs !== undefined ? `; torch ${(r.torchMs / 1e3).toFixed(1)} s, ${r.peakRssMB.torch?.toFixed(0)} MB` : `; no torch: ${r.noTorch ?? 'none'}`));
     }
   } finally {
     await torch.close();
@@ -227,10 +271,15 @@ async function main(): Promise<void> {
     env,
     options: { quick: args.quick, plan, filter: args.filter },
     load: { before: loadBefore, after: loadavg() },
+    peak,
     rows: results,
+    probes,
+    skipped,
     loadErrors,
   };
-  console.log('\n' + table(results));
+  if (results.length) console.log('\n' + table(results));
+  if (probes.length) console.log('\n' + probeTable(probes));
+  if (skipped.length) console.log('\n' + skippedTable(skipped));
   console.log(`\n${report.machine.cpu}, ${report.machine.cores} cores; threads ${threads}; ` +
     Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' '));
   if (!args.filter || args.report) {

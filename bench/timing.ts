@@ -63,6 +63,28 @@ export function timeCalls(fn: () => void, o: TimingOptions, skipWarmup = false):
   return { samples, faults: process.resourceUsage().minorPageFault - f0, cpuMs: (c.user + c.system) / 1e3 };
 }
 
+/** timeCalls for a call that returns a promise (awaited; rows of seconds per call, where the await is noise). */
+export async function timeCallsAsync(fn: () => Promise<void>, o: TimingOptions, skipWarmup = false): Promise<Timed> {
+  const now = () => Number(process.hrtime.bigint()) / 1e6;
+  if (!skipWarmup) {
+    const w0 = now();
+    for (let i = 0; i < o.warmupCalls || now() - w0 < o.warmupSec * 1e3; i++) await fn();
+  }
+  const samples: number[] = [];
+  let total = 0;
+  const f0 = process.resourceUsage().minorPageFault;
+  const c0 = process.cpuUsage();
+  while (samples.length < o.maxIters && (total < o.minSec * 1e3 || samples.length < o.minIters)) {
+    const t0 = now();
+    await fn();
+    const dt = now() - t0;
+    samples.push(dt);
+    total += dt;
+  }
+  const c = process.cpuUsage(c0);
+  return { samples, faults: process.resourceUsage().minorPageFault - f0, cpuMs: (c.user + c.system) / 1e3 };
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -1,0 +1,151 @@
+// Upscaling rows (issue 6): seconds per image of the whole pipeline as `fmboost upsample` runs it on an image
+// tensor — PSU resize + VAE encode, noise augmentation, Euler ODE, VAE decode — for 256→512 and 512→1024 at
+// 1, 2, 4 and 10 field evaluations, ours (Upsampler.upsampleImage) against the same pipeline in PyTorch
+// (bench/torch_upscale.py on scripts/goldens/models_reference.py with the bundle's weights; the two agree to
+// float rounding: tests/bench/upscale.test.ts). Plus a probe: peak RSS of one 1024→2048 run with 512 px tiles
+// (exact VAE tiling, the pipeline's default) in a fresh process.
+// The model is the bundled default (FMBOOST_BENCH_MODEL overrides it); while it is missing every row is
+// reported as skipped with that reason.
+import { spawn } from 'node:child_process';
+import { totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { keep } from '../../src/tensor/index.js';
+import { Upsampler } from '../../src/pipeline/index.js';
+import { register, registerProbe, type BenchRow, type OursCase, type ProbeResult, type ProbeRow } from '../registry.js';
+import type { TimingPlan } from '../timing.js';
+import { benchModelPath, inspectBundle, pipelineFlops, testImage, type BundleInfo } from '../upscale_setup.js';
+
+export const GROUP = 'upscaling';
+/** Field evaluations per image (Euler: nfe steps, nfe + 1 grid points). */
+export const NFES = [1, 2, 4, 10];
+/** Input sides: 256→512 and 512→1024 with a 2× model. */
+export const SIZES = [256, 512];
+/** The memory probe: input side, tile (output px) and nfe. One step is enough: the flow's memory does not grow with steps. */
+export const RSS_RUN = { size: 1024, tile: 512, nfe: 1 };
+
+// dist/bench/rows → repository root (the Python sources are not compiled into dist/).
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const CHILD = join(dirname(fileURLToPath(import.meta.url)), '..', 'upscale_child.js');
+
+/**
+ * Rounds per row. Calls take seconds (256→512) to tens of seconds (512→1024), so: one warm-up call per side
+ * (only on the first row of a size for the large size: the rows share shapes), then 3 (small) or 2 (large)
+ * rounds of one call per side; --quick: one round. Keeps the group near 10 minutes on 2 idle cores.
+ */
+function plans(size: number, first: boolean): { plan: Partial<TimingPlan>; quickPlan: Partial<TimingPlan> } {
+  const small = size <= 256;
+  const one: Partial<TimingPlan> = { warmupCalls: small || first ? 1 : 0, warmupSec: 0, roundSec: 0, sideSec: 0, minIters: 1 };
+  return {
+    plan: { ...one, minRounds: small ? 3 : 2, maxRounds: small ? 3 : 2 },
+    quickPlan: { ...one, warmupCalls: first ? 1 : 0, minRounds: 1, maxRounds: 1 },
+  };
+}
+
+function timingRow(model: string, info: BundleInfo | null, skip: string | undefined, size: number, nfe: number, first: boolean): BenchRow {
+  const factor = info?.flow.factor ?? 2;
+  const steps = nfe + 1;
+  const flops = info ? pipelineFlops(info, size, nfe) : undefined;
+  const p = plans(size, first);
+  const sched = (q: Partial<TimingPlan>) => `${q.warmupCalls ? '1 warm-up + ' : ''}${q.maxRounds} round(s) of 1 call per side`;
+  return {
+    name: `upscale ${size}→${size * factor} euler nfe ${nfe}`,
+    group: GROUP,
+    async: true,
+    skip,
+    flops,
+    ...p,
+    notes: `${sched(p.plan)} (--quick: ${sched(p.quickPlan)}); s/image of Upsampler.upsampleImage on a [3,${size},${size}] tensor (PNG decode/encode not included), seed 0, ` +
+      `noise step ${info?.flow.noiseStep ?? 'of the bundle'}, ${steps} grid points, untiled; torch: the same pipeline in bench/torch_upscale.py; ` +
+      (flops ? `${(flops / 1e9).toFixed(1)} GFLOP/image` : 'FLOPs from the bundle'),
+    async setup(): Promise<OursCase> {
+      const up = await Upsampler.load({ model });
+      const img = keep(testImage(size));
+      return {
+        run: async () => {
+          const r = await up.upsampleImage(img, { steps, solver: 'euler', seed: 0 });
+          r.image.dispose();
+        },
+        dispose: () => { img.dispose(); up.dispose(); },
+      };
+    },
+    torch: {
+      setup: `import sys\nsys.path.insert(0, ${JSON.stringify(join(ROOT, 'bench'))})\nimport torch_upscale as U\nm = U.Model(${JSON.stringify(model)})\nimg = U.test_image(${size})`,
+      step: `U.upsample(m, img, ${steps}, seed=0)`,
+    },
+  };
+}
+
+/** Runs bench/upscale_child.js; resolves to its JSON line. */
+function runChild(args: string[]): Promise<{ seconds: number; peakRssMB: number; loadRssMB: number; tiles: number; nfe: number }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`upscale_child.js ${args.join(' ')} exited with code ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? ''));
+      } catch {
+        reject(new Error(`upscale_child.js printed no JSON result: ${out.slice(-200)}`));
+      }
+    });
+  });
+}
+
+/** Why the memory probe has no PyTorch side, with this machine's numbers. */
+function noTorchReason(info: BundleInfo | null, outSide: number): string {
+  const f = info ? 2 ** (info.vae.chMult.length - 1) : 8;
+  const tokens = (outSide / f) ** 2;
+  const gb = (tokens * tokens * 4) / 1e9;
+  return `untiled, the VAE mid-block attention over the ${outSide / f}² latent is a ${tokens.toLocaleString('en')}² float32 matrix ` +
+    `(${gb.toFixed(0)} GB, and softmax makes a second) on a ${(totalmem() / 2 ** 30).toFixed(1)} GB machine; a tiled PyTorch run would need ` +
+    'the pipeline\'s exact VAE tiling (src/models/vae/tiled.ts) ported to Python: a re-implementation, not a baseline';
+}
+
+function rssProbe(model: string, info: BundleInfo | null, skip: string | undefined, run: { size: number; tile: number; nfe: number }): ProbeRow {
+  const factor = info?.flow.factor ?? 2;
+  const out = run.size * factor;
+  return {
+    name: `upscale peak RSS ${run.size}→${out} tile ${run.tile} (exact VAE tiling) euler nfe ${run.nfe}`,
+    group: GROUP,
+    skip,
+    quickSkip: 'one run at this size takes minutes',
+    flops: info ? pipelineFlops(info, run.size, run.nfe, run.tile) : undefined,
+    notes: `one Upsampler.upsampleImage call with tileSize ${run.tile} (as \`fmboost upsample --tile ${run.tile}\`) in a fresh node process; ` +
+      `peak RSS = its VmHWM (node + libtorch + weights + the run); ${run.nfe} Euler step: enough for memory (the flow runs tile by tile, ` +
+      'the same working set at every step), the seconds are those of that one step',
+    async measure({ threads }): Promise<ProbeResult> {
+      const r = await runChild(['--model', model, '--size', String(run.size), '--nfe', String(run.nfe), '--tile', String(run.tile), '--threads', String(threads)]);
+      return {
+        oursMs: r.seconds * 1e3,
+        peakRssMB: { ours: r.peakRssMB },
+        noTorch: noTorchReason(info, out),
+        details: { tiles: r.tiles, nfe: r.nfe, 'peak RSS after model load MB': Math.round(r.loadRssMB) },
+      };
+    },
+  };
+}
+
+export interface UpscaleRowsOptions {
+  model: string;
+  sizes?: number[];
+  nfes?: number[];
+  rss?: { size: number; tile: number; nfe: number };
+}
+
+/** The rows for a model bundle (skipped, with the reason, when the bundle cannot be used). */
+export function upscaleRows(o: UpscaleRowsOptions): { rows: BenchRow[]; probes: ProbeRow[] } {
+  const inspected = inspectBundle(o.model);
+  const info = 'info' in inspected ? inspected.info : null;
+  const skip = 'skip' in inspected ? inspected.skip : undefined;
+  const rows: BenchRow[] = [];
+  for (const size of o.sizes ?? SIZES) (o.nfes ?? NFES).forEach((nfe, i) => rows.push(timingRow(o.model, info, skip, size, nfe, i === 0)));
+  return { rows, probes: [rssProbe(o.model, info, skip, o.rss ?? RSS_RUN)] };
+}
+
+const { rows, probes } = upscaleRows({ model: benchModelPath() });
+register(...rows);
+registerProbe(...probes);
