@@ -2,7 +2,7 @@
 // Runs every registered row on our side (this process) and on PyTorch's (bench/torch_baseline.py,
 // one long-lived process) in the same run, alternating the two, with the same thread count and the
 // environment as given. Prints a table; writes bench/report.{md,json} for a full run (or --report).
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,7 +15,7 @@ import { TorchBaseline } from './torch_client.js';
 import { judge, machine, probeTable, skippedTable, table, writeReport, type ProbeRowResult, type Report, type RowResult } from './report.js';
 import { machinePeak, type MachinePeak } from './peak.js';
 
-interface Args { filter: string | null; quick: boolean; rounds: number | null; threads: number | null; report: boolean; quietWait: number; quietBelow: number; retries: number; budgetSec: number }
+interface Args { filter: string | null; quick: boolean; rounds: number | null; threads: number | null; report: boolean; merge?: boolean; quietWait: number; quietBelow: number; retries: number; budgetSec: number }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { filter: null, quick: false, rounds: null, threads: null, report: false, quietWait: 5, quietBelow: 0.25, retries: 1, budgetSec: 150 };
@@ -36,12 +36,13 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--rounds') a.rounds = int();
     else if (k === '--threads') a.threads = int();
     else if (k === '--report') a.report = true;
+    else if (k === '--merge') { a.report = true; a.merge = true; }
     else if (k === '--quiet-wait') a.quietWait = Number(val());
     else if (k === '--quiet-below') a.quietBelow = Number(val());
     else if (k === '--retries') a.retries = Number(val());
     else if (k === '--budget') a.budgetSec = Number(val());
     else if (k === '--help' || k === '-h') {
-      console.log('usage: npm run bench -- [--filter <substring>] [--quick] [--rounds N] [--threads N] [--report]\n' +
+      console.log('usage: npm run bench -- [--filter <substring>] [--quick] [--rounds N] [--threads N] [--report | --merge]\n' +
         '         [--quiet-wait SEC (default 5)] [--quiet-below SHARE (default 0.25)] [--retries N (default 1)] [--budget SEC (default 150)]\n' +
         'Before each row, waits up to SEC seconds for other processes to use < SHARE of the cores; a row that ran while\n' +
         'others used more than that is measured again (up to N times, while the run is under its time budget) and the\n' +
@@ -283,9 +284,25 @@ async function main(): Promise<void> {
   console.log(`\n${report.machine.cpu}, ${report.machine.cores} cores; threads ${threads}; ` +
     Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' '));
   if (!args.filter || args.report) {
+    if (args.merge) mergePrevious(report, join(root, 'bench', 'report.json'));
     writeReport(report, join(root, 'bench', 'report.md'), join(root, 'bench', 'report.json'));
     console.log('wrote bench/report.md and bench/report.json');
   }
+}
+
+/**
+ * --merge: rows and probes of the previous bench/report.json that this run did not measure are kept, each noted
+ * with the date of the run that measured it (so a partial run, e.g. --filter upscal, completes the report
+ * instead of replacing it).
+ */
+function mergePrevious(report: Report, jsonPath: string): void {
+  if (!existsSync(jsonPath)) return;
+  const prev = JSON.parse(readFileSync(jsonPath, 'utf8')) as Report;
+  const tag = (notes: string | undefined) => `${notes ? notes + '; ' : ''}measured in the run of ${prev.date}`;
+  const have = new Set([...report.rows.map((r) => r.name), ...report.probes.map((p) => p.name), ...report.skipped.map((s) => s.name)]);
+  report.rows.push(...(prev.rows ?? []).filter((r) => !have.has(r.name)).map((r) => ({ ...r, notes: r.notes?.includes('measured in the run of') ? r.notes : tag(r.notes) })));
+  report.probes.push(...(prev.probes ?? []).filter((p) => !have.has(p.name)).map((p) => ({ ...p, notes: p.notes?.includes('measured in the run of') ? p.notes : tag(p.notes) })));
+  report.command += ` (merged with the report of ${prev.date})`;
 }
 
 main().catch((e) => {

@@ -13,7 +13,10 @@ struct OpEntry {
   std::string name;
   std::vector<std::string> argCtx;  // "aten::x argument 'y'" per argument, built once (error messages only)
 };
-std::vector<OpEntry> g_ops;
+// One table per JS thread: the main thread and each worker_threads Worker load their own addon instance and
+// define their ops on their own thread. A process-wide vector was shared by them: a Worker's push_back could
+// reallocate it while the main thread held a reference into it (a rare SIGABRT in the serve worker tests).
+thread_local std::vector<OpEntry> g_ops;
 
 int64_t toInt(const Napi::Value& v, const std::string& ctx) {
   if (v.IsNumber()) {

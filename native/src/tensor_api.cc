@@ -192,7 +192,8 @@ FN(SetGradEnabled) { BODY(bool prev = at::GradMode::is_enabled(); at::GradMode::
 FN(IsGradEnabled) { BODY(return Napi::Boolean::New(env, at::GradMode::is_enabled());) }
 
 // Inference mode is an RAII guard in libtorch; JS scopes nest strictly, so a stack of guards is exact.
-std::vector<std::unique_ptr<c10::InferenceMode>> g_inference;
+// InferenceMode guards are thread-local state in c10, so their stack is per JS thread too (see g_ops).
+thread_local std::vector<std::unique_ptr<c10::InferenceMode>> g_inference;
 FN(EnterInference) { BODY(g_inference.push_back(std::make_unique<c10::InferenceMode>(true)); return env.Undefined();) }
 FN(ExitInference) { BODY(if (!g_inference.empty()) g_inference.pop_back(); return env.Undefined();) }
 FN(IsInference) { BODY(return Napi::Boolean::New(env, c10::InferenceMode::is_enabled());) }
