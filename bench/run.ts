@@ -298,10 +298,12 @@ async function main(): Promise<void> {
 function mergePrevious(report: Report, jsonPath: string): void {
   if (!existsSync(jsonPath)) return;
   const prev = JSON.parse(readFileSync(jsonPath, 'utf8')) as Report;
-  const tag = (notes: string | undefined) => `${notes ? notes + '; ' : ''}measured in the run of ${prev.date}`;
   const have = new Set([...report.rows.map((r) => r.name), ...report.probes.map((p) => p.name), ...report.skipped.map((s) => s.name)]);
-  report.rows.push(...(prev.rows ?? []).filter((r) => !have.has(r.name)).map((r) => ({ ...r, notes: r.notes?.includes('measured in the run of') ? r.notes : tag(r.notes) })));
-  report.probes.push(...(prev.probes ?? []).filter((p) => !have.has(p.name)).map((p) => ({ ...p, notes: p.notes?.includes('measured in the run of') ? p.notes : tag(p.notes) })));
+  // rows carried over from a merged report already name their own run
+  const carried = <T extends { name: string; notes?: string }>(xs: T[] = []): T[] => xs.filter((x) => !have.has(x.name))
+    .map((x) => (x.notes?.includes('measured in the run of') ? x : { ...x, notes: `${x.notes ? x.notes + '; ' : ''}measured in the run of ${prev.date}` }));
+  report.rows.push(...carried(prev.rows));
+  report.probes.push(...carried(prev.probes));
   report.command += ` (merged with the report of ${prev.date})`;
 }
 

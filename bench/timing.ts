@@ -42,47 +42,49 @@ export interface Timed {
   cpuMs: number;
 }
 
-export function timeCalls(fn: () => void, o: TimingOptions, skipWarmup = false): Timed {
+/** The bookkeeping shared by timeCalls and timeCallsAsync: warm-up and sampling bounds, samples, faults, CPU time. */
+function sampler(o: TimingOptions) {
   const now = () => Number(process.hrtime.bigint()) / 1e6;
-  if (!skipWarmup) {
-    const w0 = now();
-    for (let i = 0; i < o.warmupCalls || now() - w0 < o.warmupSec * 1e3; i++) fn();
-  }
+  const w0 = now();
   const samples: number[] = [];
-  let total = 0;
-  const f0 = process.resourceUsage().minorPageFault;
-  const c0 = process.cpuUsage();
-  while (samples.length < o.maxIters && (total < o.minSec * 1e3 || samples.length < o.minIters)) {
-    const t0 = now();
+  let total = 0, f0 = 0, c0 = process.cpuUsage();
+  return {
+    now,
+    warming: (i: number) => i < o.warmupCalls || now() - w0 < o.warmupSec * 1e3,
+    /** Call once, after the warm-up: faults and CPU time count from here. */
+    start() { f0 = process.resourceUsage().minorPageFault; c0 = process.cpuUsage(); },
+    more: () => samples.length < o.maxIters && (total < o.minSec * 1e3 || samples.length < o.minIters),
+    add(dt: number) { samples.push(dt); total += dt; },
+    result(): Timed {
+      const c = process.cpuUsage(c0);
+      return { samples, faults: process.resourceUsage().minorPageFault - f0, cpuMs: (c.user + c.system) / 1e3 };
+    },
+  };
+}
+
+export function timeCalls(fn: () => void, o: TimingOptions, skipWarmup = false): Timed {
+  const s = sampler(o);
+  if (!skipWarmup) for (let i = 0; s.warming(i); i++) fn();
+  s.start();
+  while (s.more()) {
+    const t0 = s.now();
     fn();
-    const dt = now() - t0;
-    samples.push(dt);
-    total += dt;
+    s.add(s.now() - t0);
   }
-  const c = process.cpuUsage(c0);
-  return { samples, faults: process.resourceUsage().minorPageFault - f0, cpuMs: (c.user + c.system) / 1e3 };
+  return s.result();
 }
 
 /** timeCalls for a call that returns a promise (awaited; rows of seconds per call, where the await is noise). */
 export async function timeCallsAsync(fn: () => Promise<void>, o: TimingOptions, skipWarmup = false): Promise<Timed> {
-  const now = () => Number(process.hrtime.bigint()) / 1e6;
-  if (!skipWarmup) {
-    const w0 = now();
-    for (let i = 0; i < o.warmupCalls || now() - w0 < o.warmupSec * 1e3; i++) await fn();
-  }
-  const samples: number[] = [];
-  let total = 0;
-  const f0 = process.resourceUsage().minorPageFault;
-  const c0 = process.cpuUsage();
-  while (samples.length < o.maxIters && (total < o.minSec * 1e3 || samples.length < o.minIters)) {
-    const t0 = now();
+  const s = sampler(o);
+  if (!skipWarmup) for (let i = 0; s.warming(i); i++) await fn();
+  s.start();
+  while (s.more()) {
+    const t0 = s.now();
     await fn();
-    const dt = now() - t0;
-    samples.push(dt);
-    total += dt;
+    s.add(s.now() - t0);
   }
-  const c = process.cpuUsage(c0);
-  return { samples, faults: process.resourceUsage().minorPageFault - f0, cpuMs: (c.user + c.system) / 1e3 };
+  return s.result();
 }
 
 export function median(xs: number[]): number {
