@@ -222,14 +222,22 @@ async function main(): Promise<void> {
       let attempts = 0;
       // Past the time budget, rows are measured once, without waiting for a quiet machine.
       const inBudget = () => (Date.now() - runStart) / 1e3 < args.budgetSec;
-      for (let attempt = 0; attempt <= args.retries; attempt++) {
-        const waited = args.quietWait > 0 && inBudget() ? await waitQuiet([process.pid, torch.pid], args.quietWait, args.quietBelow) : 0;
-        const a = await runRow(row, torch, { ...plan, ...(args.quick ? row.quickPlan ?? row.plan : row.plan) }, peak);
-        a.waitedSec = round(waited, 1);
-        attempts++;
-        if (!r || a.othersCpu < r.othersCpu) r = a;
-        if (a.othersCpu <= args.quietBelow || attempt === args.retries || !inBudget()) break;
-        console.log(`  (others used ${(100 * a.othersCpu).toFixed(0)}% of the cores during '${row.name}'; measuring again)`);
+      try {
+        for (let attempt = 0; attempt <= args.retries; attempt++) {
+          const waited = args.quietWait > 0 && inBudget() ? await waitQuiet([process.pid, torch.pid], args.quietWait, args.quietBelow) : 0;
+          const a = await runRow(row, torch, { ...plan, ...(args.quick ? row.quickPlan ?? row.plan : row.plan) }, peak);
+          a.waitedSec = round(waited, 1);
+          attempts++;
+          if (!r || a.othersCpu < r.othersCpu) r = a;
+          if (a.othersCpu <= args.quietBelow || attempt === args.retries || !inBudget()) break;
+          console.log(`  (others used ${(100 * a.othersCpu).toFixed(0)}% of the cores during '${row.name}'; measuring again)`);
+        }
+      } catch (e) {
+        // A failed row (its setup, ours or torch's call) is reported with its error; the run goes on.
+        const reason = `failed: ${e instanceof Error ? e.message : String(e)}`;
+        skipped.push({ name: row.name, group: row.group, reason });
+        console.log(`  FAIL ${row.name}: ${reason}`);
+        continue;
       }
       if (!r) throw new Error('unreachable');
       r.attempts = attempts;

@@ -277,9 +277,11 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const ctx: StageContext = { tile: null, pass: 0, passes: 1 };
   const f = m.flow.factor;
   const mult = sizeMultiples(m).pixel;
+  const isDefault = (r: EvalRow) => r.kind === 'cfm' && JSON.stringify(cfmSettings(m, r)) === JSON.stringify({ solver: m.flow.solver, steps: m.flow.solver === 'dopri5' ? 2 : m.flow.steps, source: m.flow.source, noiseStep: m.flow.noiseStep });
+  // The default rows always include what `fmboost upsample` does with this model (its own solver and steps).
+  if (o.rows === undefined && !rows.some(isDefault)) rows.push(...parseRows(m.flow.solver === 'dopri5' ? 'dopri5' : `${m.flow.solver}:${m.flow.steps}`));
   const cfmRows = rows.filter((r) => r.kind === 'cfm');
   // "ours" in the grid: the requested row, else the row sampling with the model's own defaults, else the first CFM row.
-  const isDefault = (r: EvalRow) => r.kind === 'cfm' && JSON.stringify(cfmSettings(m, r)) === JSON.stringify({ solver: m.flow.solver, steps: m.flow.solver === 'dopri5' ? 2 : m.flow.steps, source: m.flow.source, noiseStep: m.flow.noiseStep });
   if (o.gridRow !== undefined && !cfmRows.some((r) => r.label === o.gridRow)) {
     disposeModel(m);
     throw new EvalError(`gridRow '${o.gridRow}' is not one of the CFM rows (${cfmRows.map((r) => r.label).join(', ') || 'none'})`);

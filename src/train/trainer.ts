@@ -217,7 +217,7 @@ export class Trainer {
 
     const nParams = params.reduce((a, p) => a + p.numel, 0);
     this.say(`fmboost train: mode ${c.mode}, ${nParams.toLocaleString('en-US')} trainable parameters${nDrop ? `, ${nDrop} seeded dropout layers` : ''}; experiment ${this.expDir}`);
-    for (const line of this.task.describe()) this.say(line);
+    for (const line of this.task.describe({ resumed: Boolean(resumed) })) this.say(line);
     this.say(`data: ${all.name}: ${all.length} usable items (train ${this.trainSrc.length}, validation ${this.valSrc?.length ?? 0}), batch ${c.data.batch_size} × accumulate ${t.grad_accum}`);
     this.reportSkipped();
     if (resumed) this.say(`resumed from ${resumed.path} at step ${this.step}`);

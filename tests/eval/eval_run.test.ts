@@ -192,6 +192,19 @@ test('report files: table and JSON list every row, plot and grid PNGs decode wit
   assert.equal(result.gridRow, 'euler:5');
 });
 
+test('the default rows gain the row of the model\'s own sampler when none of them is it; the grid shows it', async () => {
+  const own = writeTinyBundle(join(dir, 'rk4-4.safetensors'), { solver: 'rk4', steps: 4 }, 3, 'tiny-rk4');
+  const r = await runEval({ model: own, images: imgDir, limit: 1, seed: 7, swd: false });
+  try {
+    assert.deepEqual(r.rows.map((x) => x.label), [...parseRows().map((x) => x.label), 'rk4:4']);
+    assert.equal(r.gridRow, 'rk4:4');
+    assert.equal(r.rows.at(-1)!.nfe, 3 * 4);
+  } finally { disposeGrid(r); }
+  // rows given explicitly are run as given
+  const r2 = await runEval({ model: own, images: imgDir, limit: 1, seed: 7, swd: false, rows: 'bicubic,euler:5' });
+  try { assert.deepEqual(r2.rows.map((x) => x.label), ['bicubic', 'euler:5']); } finally { disposeGrid(r2); }
+});
+
 test('clear errors: missing folder, folder without images, missing model, bad row spec, ESRGAN packages absent', async () => {
   await assert.rejects(runEval({ model, images: join(dir, 'nope') }), (e: Error) => e instanceof EvalError && /does not exist/.test(e.message));
   await assert.rejects(runEval({ model, images: dir, rows: 'bicubic' }), (e: Error) => e instanceof EvalError && /no images/.test(e.message));

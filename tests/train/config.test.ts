@@ -8,6 +8,7 @@ import {
   ConfigError, loadConfig, resolveConfig, dumpConfig, saveResolvedConfig, editDistance, nearest, checkDefaults, configSpec,
   validate, obj, int, arr, describe,
 } from '../../src/train/config/index.js';
+import { trainAugment, valAugment } from '../../src/train/loop/data.js';
 import { ROOT } from '../helpers.js';
 
 const paperPath = join(ROOT, 'configs', 'paper.yaml');
@@ -123,8 +124,30 @@ test('cross-key rules', () => {
   throwsIssue(() => resolveConfig(small, ['model.flow.start_from_noise=true']), 'model.flow.noising_step', /start_from_noise cannot be combined/);
   assert.equal(resolveConfig(small, ['model.flow.start_from_noise=true', 'model.flow.noising_step=-1']).config.model.flow.start_from_noise, true);
   throwsIssue(() => resolveConfig(small, ['data.low_res_size=100']), 'data.low_res_size', /divisible by 8/);
+  const img = resolveConfig(small, []).config.data.image_size;
+  throwsIssue(() => resolveConfig(small, [`data.resize_shorter=${img - 8}`]), 'data.resize_shorter', /must be at least data\.image_size/);
   throwsIssue(() => resolveConfig(small, ['train.lr_schedule=cosine_warmup', 'train.max_steps=null']), 'train.max_steps', /finite max_steps/);
   throwsIssue(() => resolveConfig(small, ['model.unet.model_channels=48']), 'model.unet.channel_mult[0]', /not divisible by 32/);
+});
+
+test('data.resize_shorter picks whole rescaled images (null) or native-scale patches', () => {
+  const base = resolveConfig(small, []).config.data;
+  assert.equal(base.resize_shorter, null);
+  assert.equal(trainAugment(base).resizeShorter, base.image_size);
+  const d = resolveConfig(small, [`data.resize_shorter=${base.image_size * 4}`]).config.data;
+  for (const a of [trainAugment(d), valAugment(d)]) {
+    assert.equal(a.resizeShorter, base.image_size * 4);
+    assert.equal(a.crop, base.image_size);
+  }
+  assert.equal(valAugment(d).cropMode, 'center');
+});
+
+test('the UNet attention warning is for flow configs only (an autoencoder config has no UNet to warn about)', () => {
+  const over = ['model.unet.attention_resolutions=[64]'];
+  assert.ok(resolveConfig(small, over).warnings.some((w) => /never reached/.test(w)));
+  assert.ok(!resolveConfig(small, [...over, 'mode=autoencoder']).warnings.some((w) => /never reached/.test(w)));
+  const vae = readFileSync(join(ROOT, 'configs', 'default', 'vae.yaml'), 'utf8');
+  assert.deepEqual(resolveConfig(vae).warnings, []);
 });
 
 test('the resolved config dumps to YAML that loads back to the same config', () => {

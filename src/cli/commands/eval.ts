@@ -14,7 +14,7 @@ interface CliOptions {
   out: string;
   match?: string;
   limit?: number;
-  rows: string;
+  rows?: string;
   cache?: string;
   vae?: string;
   seed: number;
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output directory', 'eval')
     .option('--match <regex>', 'only image file names matching this regular expression (e.g. _r0c0: one tile per photo)')
     .option('--limit <n>', 'evaluate only the first N images (sorted by name)', intOption('limit', 1))
-    .option('--rows <spec>', 'comma-separated rows: bicubic, lanczos, esrgan-slim, esrgan-medium, vae, psu-rt, lsu-rt, <solver>[:<points>][:psu|lsu][:n<noise>]', DEFAULT_ROWS)
+    .option('--rows <spec>', `comma-separated rows: bicubic, lanczos, esrgan-slim, esrgan-medium, vae, psu-rt, lsu-rt, <solver>[:<points>][:psu|lsu][:n<noise>] (default: ${DEFAULT_ROWS}, plus the model's own solver and steps when not among them)`)
     .option('--vae <path>', 'VAE weights for a training checkpoint whose config names none')
     .option('--seed <n>', 'seed of the source noise (same for every image and row)', intOption('seed', 0), 0)
     .option('--grid <n>', 'images in the comparison grid', intOption('grid', 0), 4)

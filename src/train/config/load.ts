@@ -84,6 +84,7 @@ export function crossChecks(c: FmboostConfig): { issues: Issue[]; warnings: stri
   const d = c.data;
   if (d.low_res_size % 8 !== 0) issues.push({ path: 'data.low_res_size', message: `must be divisible by 8 (the autoencoder downsamples 8×), got ${d.low_res_size}` });
   if (d.image_size % 8 !== 0) issues.push({ path: 'data.image_size', message: `must be divisible by 8, got ${d.image_size}` });
+  if (d.resize_shorter !== null && d.resize_shorter < d.image_size) issues.push({ path: 'data.resize_shorter', message: `must be at least data.image_size (${d.image_size}), got ${d.resize_shorter}` });
   if (d.low_res_size >= d.image_size) issues.push({ path: 'data.low_res_size', message: `must be smaller than data.image_size (${d.image_size}), got ${d.low_res_size}` });
   if (flow.source === 'noise_upsampling' && d.image_size % d.low_res_size !== 0) {
     issues.push({ path: 'model.flow.source', message: `noise_upsampling needs data.image_size (${d.image_size}) to be a multiple of data.low_res_size (${d.low_res_size})` });
@@ -101,7 +102,7 @@ export function crossChecks(c: FmboostConfig): { issues: Issue[]; warnings: stri
   }
   const maxDs = 2 ** (unet.channel_mult.length - 1);
   const unreached = unet.attention_resolutions.filter((r) => r > maxDs || (r & (r - 1)) !== 0);
-  if (unreached.length) warnings.push(`model.unet.attention_resolutions ${JSON.stringify(unreached)} are never reached (downsampling factors go 1…${maxDs}); attention is used at the others and in the middle block`);
+  if (unreached.length && c.mode === 'flow') warnings.push(`model.unet.attention_resolutions ${JSON.stringify(unreached)} are never reached (downsampling factors go 1…${maxDs}); attention is used at the others and in the middle block`);
   const t = c.train;
   if (t.lr_schedule === 'cosine_warmup') {
     if (t.max_steps === null) issues.push({ path: 'train.max_steps', message: 'cosine_warmup needs a finite max_steps' });

@@ -55,6 +55,7 @@ export const sourceSpec = obj('a data source', {
 export const dataSpec = obj('training data', {
   sources: arr(sourceSpec, { doc: 'where training samples come from', default: [] }),
   image_size: int({ doc: 'high-resolution image size (pixels, square crops)', default: 1024, min: 8 }),
+  resize_shorter: nullable(int({ doc: 'pixels', min: 8 }), { doc: 'resize each image\'s shorter side to this before cropping image_size; null = image_size (whole images, rescaled). Set it to the images\' own size to train on native-scale patches' }),
   low_res_size: int({ doc: 'low-resolution size the model upsamples from (pixels)', default: 512, min: 8 }),
   batch_size: int({ doc: 'samples per optimizer micro-batch', default: 4, min: 1 }),
   workers: int({ doc: 'data-loading worker threads', default: 2, min: 0 }),

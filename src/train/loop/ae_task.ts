@@ -26,8 +26,9 @@ export class AutoencoderTask implements TrainTask {
     this.init = config.model.vae.path === null ? 'random init' : loadVaeWeights(this.model, config.model.vae.path);
   }
 
-  describe(): string[] {
-    return [`autoencoder: ${this.config.model.vae.preset} (${this.model.numParameters().toLocaleString('en-US')} parameters), start: ${this.init}`];
+  describe(opts: { resumed?: boolean } = {}): string[] {
+    const start = opts.resumed ? 'the resumed checkpoint' : this.init;
+    return [`autoencoder: ${this.config.model.vae.preset} (${this.model.numParameters().toLocaleString('en-US')} parameters), start: ${start}`];
   }
 
   private image(batch: Batch): Tensor {

@@ -97,13 +97,13 @@ export function splitSource(src: DataSource, valSplit: number, seed: number): Sp
   return { train: new SubsetSource(src, tr, 'train'), val: new SubsetSource(src, va, 'val') };
 }
 
-/** Augmentation of training images: shorter side to image_size, crop image_size, optional flip. */
+/** Augmentation of training images: shorter side to resize_shorter (default image_size), crop image_size, optional flip. */
 export function trainAugment(d: DataOptions): AugmentSpec {
-  return { resizeShorter: d.image_size, resizeKernel: 'lanczos3', crop: d.image_size, cropMode: d.random_crop ? 'random' : 'center', hflip: d.random_flip ? 0.5 : 0 };
+  return { resizeShorter: d.resize_shorter ?? d.image_size, resizeKernel: 'lanczos3', crop: d.image_size, cropMode: d.random_crop ? 'random' : 'center', hflip: d.random_flip ? 0.5 : 0 };
 }
 
 export function valAugment(d: DataOptions): AugmentSpec {
-  return { resizeShorter: d.image_size, resizeKernel: 'lanczos3', crop: d.image_size, cropMode: 'center', hflip: 0 };
+  return { resizeShorter: d.resize_shorter ?? d.image_size, resizeKernel: 'lanczos3', crop: d.image_size, cropMode: 'center', hflip: 0 };
 }
 
 export function trainLoader(src: DataSource, d: DataOptions, seed: number): DataLoader {

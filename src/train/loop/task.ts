@@ -36,6 +36,6 @@ export interface TrainTask {
   /** Validation images of one batch, made with `net` (the EMA model) and a private generator. Caller disposes. */
   valImages(batch: Batch, net: Module, g: Generator): ValImages;
   /** What the task wants printed at start (frozen VAE source, …). */
-  describe(): string[];
+  describe(opts?: { resumed?: boolean }): string[];
   dispose(): void;
 }
