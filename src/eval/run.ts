@@ -277,9 +277,11 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const ctx: StageContext = { tile: null, pass: 0, passes: 1 };
   const f = m.flow.factor;
   const mult = sizeMultiples(m).pixel;
-  const isDefault = (r: EvalRow) => r.kind === 'cfm' && JSON.stringify(cfmSettings(m, r)) === JSON.stringify({ solver: m.flow.solver, steps: m.flow.solver === 'dopri5' ? 2 : m.flow.steps, source: m.flow.source, noiseStep: m.flow.noiseStep });
-  // The default rows always include what `fmboost upsample` does with this model (its own solver and steps).
-  if (o.rows === undefined && !rows.some(isDefault)) rows.push(...parseRows(m.flow.solver === 'dopri5' ? 'dopri5' : `${m.flow.solver}:${m.flow.steps}`));
+  const rowKey = (r: EvalRow) => (r.kind === 'cfm' ? JSON.stringify(cfmSettings(m, r)) : r.kind);
+  // What `fmboost upsample` does with this model (its own solver and steps): always among the default rows.
+  const ownRows = parseRows(m.flow.solver === 'dopri5' ? 'dopri5' : `${m.flow.solver}:${m.flow.steps}`);
+  const isDefault = (r: EvalRow) => r.kind === 'cfm' && rowKey(r) === rowKey(ownRows[0]);
+  if (o.rows === undefined && !rows.some(isDefault)) rows.push(...ownRows);
   const cfmRows = rows.filter((r) => r.kind === 'cfm');
   // "ours" in the grid: the requested row, else the row sampling with the model's own defaults, else the first CFM row.
   if (o.gridRow !== undefined && !cfmRows.some((r) => r.label === o.gridRow)) {
@@ -287,7 +289,6 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
     throw new EvalError(`gridRow '${o.gridRow}' is not one of the CFM rows (${cfmRows.map((r) => r.label).join(', ') || 'none'})`);
   }
   const gridRow = o.gridRow ?? (cfmRows.find(isDefault) ?? cfmRows[0])?.label ?? null;
-  const rowKey = (r: EvalRow) => (r.kind === 'cfm' ? JSON.stringify(cfmSettings(m, r)) : r.kind);
   const gridKey = gridRow === null ? null : rowKey(rows.find((r) => r.label === gridRow)!);
   const scores = new Map<string, ImageScore[]>(rows.map((r) => [r.label, []]));
   // SWD: descriptors of the high-res set and of each distinct row's outputs (rows with one key share a set)

@@ -102,8 +102,9 @@ export function trainAugment(d: DataOptions): AugmentSpec {
   return { resizeShorter: d.resize_shorter ?? d.image_size, resizeKernel: 'lanczos3', crop: d.image_size, cropMode: d.random_crop ? 'random' : 'center', hflip: d.random_flip ? 0.5 : 0 };
 }
 
+/** Validation: the training augmentation, deterministic (center crop, no flip). */
 export function valAugment(d: DataOptions): AugmentSpec {
-  return { resizeShorter: d.resize_shorter ?? d.image_size, resizeKernel: 'lanczos3', crop: d.image_size, cropMode: 'center', hflip: 0 };
+  return { ...trainAugment(d), cropMode: 'center', hflip: 0 };
 }
 
 export function trainLoader(src: DataSource, d: DataOptions, seed: number): DataLoader {
