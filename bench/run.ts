@@ -2,7 +2,7 @@
 // Runs every registered row on our side (this process) and on PyTorch's (bench/torch_baseline.py,
 // one long-lived process) in the same run, alternating the two, with the same thread count and the
 // environment as given. Prints a table; writes bench/report.{md,json} for a full run (or --report).
-import { readdirSync, existsSync, readFileSync } from 'node:fs';
+import { readdirSync, existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,6 +14,7 @@ import { acquireBenchLock } from './lock.js';
 import { TorchBaseline } from './torch_client.js';
 import { judge, machine, probeTable, skippedTable, table, writeReport, type ProbeRowResult, type Report, type RowResult } from './report.js';
 import { machinePeak, type MachinePeak } from './peak.js';
+import { mergePrevious } from './merge.js';
 
 interface Args { filter: string | null; quick: boolean; rounds: number | null; threads: number | null; report: boolean; merge?: boolean; quietWait: number; quietBelow: number; retries: number; budgetSec: number }
 
@@ -292,27 +293,14 @@ async function main(): Promise<void> {
   console.log(`\n${report.machine.cpu}, ${report.machine.cores} cores; threads ${threads}; ` +
     Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' '));
   if (!args.filter || args.report) {
-    if (args.merge) mergePrevious(report, join(root, 'bench', 'report.json'));
+    if (args.merge) {
+      const defined = new Set([...allRows(), ...allProbes()].map((r) => r.name));
+      const m = mergePrevious(report, join(root, 'bench', 'report.json'), defined);
+      console.log(`--merge: ${m.carried} row(s) kept from the previous report${m.dropped.length ? `; dropped (no longer defined): ${m.dropped.join(', ')}` : ''}`);
+    }
     writeReport(report, join(root, 'bench', 'report.md'), join(root, 'bench', 'report.json'));
     console.log('wrote bench/report.md and bench/report.json');
   }
-}
-
-/**
- * --merge: rows and probes of the previous bench/report.json that this run did not measure are kept, each noted
- * with the date of the run that measured it (so a partial run, e.g. --filter upscal, completes the report
- * instead of replacing it).
- */
-function mergePrevious(report: Report, jsonPath: string): void {
-  if (!existsSync(jsonPath)) return;
-  const prev = JSON.parse(readFileSync(jsonPath, 'utf8')) as Report;
-  const have = new Set([...report.rows.map((r) => r.name), ...report.probes.map((p) => p.name), ...report.skipped.map((s) => s.name)]);
-  // rows carried over from a merged report already name their own run
-  const carried = <T extends { name: string; notes?: string }>(xs: T[] = []): T[] => xs.filter((x) => !have.has(x.name))
-    .map((x) => (x.notes?.includes('measured in the run of') ? x : { ...x, notes: `${x.notes ? x.notes + '; ' : ''}measured in the run of ${prev.date}` }));
-  report.rows.push(...carried(prev.rows));
-  report.probes.push(...carried(prev.probes));
-  report.command += ` (merged with the report of ${prev.date})`;
 }
 
 main().catch((e) => {

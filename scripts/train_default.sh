@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOGDIR=${LOGDIR:-logs}
-VAE_STEPS=${VAE_STEPS:-3000}
+VAE_STEPS=${VAE_STEPS:-4000}
 CFM_STEPS=${CFM_STEPS:-4000}
 fmb() { node dist/src/cli/main.js "$@"; }
 
@@ -30,7 +30,7 @@ fmb train --config configs/default/vae.yaml --name default/vae --logdir "$LOGDIR
 VAE_CK="$VAE_DIR/checkpoints/last.safetensors"
 
 LAT=data/latents/default
-fmb precompute --images data/photos/train --vae "$VAE_CK" --vae_preset vae_small --image_size 256 --low_res_size 128 --out "$LAT"
+fmb precompute --images data/photos/train --vae "$VAE_CK" --vae_preset vae_small --image_size 256 --low_res_size 64 --out "$LAT"
 SCALE=$(node -e "console.log(JSON.parse(require('fs').readFileSync('$LAT/manifest.json','utf8')).info.suggested_scale_factor)")
 echo "train_default: latent scale_factor = $SCALE"
 

@@ -1,8 +1,9 @@
 // Upscaling rows (issue 6): seconds per image of the whole pipeline as `fmboost upsample` runs it on an image
-// tensor — PSU resize + VAE encode, noise augmentation, Euler ODE, VAE decode — for 256→512 and 512→1024 at
-// 1, 2, 4 and 10 field evaluations, ours (Upsampler.upsampleImage) against the same pipeline in PyTorch
+// tensor — PSU resize + VAE encode, noise augmentation, Euler ODE, VAE decode — to 512² and 1024² outputs
+// (256→512 and 512→1024 with a 2× model, 128→512 and 256→1024 with the 4× default) at 1, 2, 4 and 10 field
+// evaluations, ours (Upsampler.upsampleImage) against the same pipeline in PyTorch
 // (bench/torch_upscale.py on scripts/goldens/models_reference.py with the bundle's weights; the two agree to
-// float rounding: tests/bench/upscale.test.ts). Plus a probe: peak RSS of one 1024→2048 run with 512 px tiles
+// float rounding: tests/bench/upscale.test.ts). Plus a probe: peak RSS of one run to a 2048² output with 512 px tiles
 // (exact VAE tiling, the pipeline's default) in a fresh process.
 // The model is the bundled default (FMBOOST_BENCH_MODEL overrides it); while it is missing every row is
 // reported as skipped with that reason.
@@ -19,22 +20,22 @@ import { benchModelPath, inspectBundle, pipelineFlops, testImage, type BundleInf
 export const GROUP = 'upscaling';
 /** Field evaluations per image (Euler: nfe steps, nfe + 1 grid points). */
 export const NFES = [1, 2, 4, 10];
-/** Input sides: 256→512 and 512→1024 with a 2× model. */
-export const SIZES = [256, 512];
-/** The memory probe: input side, tile (output px) and nfe. One step is enough: the flow's memory does not grow with steps. */
-export const RSS_RUN = { size: 1024, tile: 512, nfe: 1 };
+/** Output sides (the paper's targets; the input side is output / the model's factor): the same work for any factor. */
+export const OUT_SIDES = [512, 1024];
+/** The memory probe: output side, tile (output px) and nfe. One step is enough: the flow's memory does not grow with steps. */
+export const RSS_OUT = { out: 2048, tile: 512, nfe: 1 };
 
 // dist/bench/rows → repository root (the Python sources are not compiled into dist/).
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), '..', 'upscale_child.js');
 
 /**
- * Rounds per row. Calls take seconds (256→512) to tens of seconds (512→1024), so: one warm-up call per side
+ * Rounds per row. Calls take seconds (to 512²) to tens of seconds (to 1024²), so: one warm-up call per side
  * (only on the first row of a size for the large size: the rows share shapes), then 3 (small) or 2 (large)
  * rounds of one call per side; --quick: one round. Keeps the group near 10 minutes on 2 idle cores.
  */
-function plans(size: number, first: boolean): { plan: Partial<TimingPlan>; quickPlan: Partial<TimingPlan> } {
-  const small = size <= 256;
+function plans(outSide: number, first: boolean): { plan: Partial<TimingPlan>; quickPlan: Partial<TimingPlan> } {
+  const small = outSide <= 512;
   const one: Partial<TimingPlan> = { warmupCalls: small || first ? 1 : 0, warmupSec: 0, roundSec: 0, sideSec: 0, minIters: 1 };
   return {
     plan: { ...one, minRounds: small ? 3 : 2, maxRounds: small ? 3 : 2 },
@@ -46,7 +47,7 @@ function timingRow(model: string, info: BundleInfo | null, skip: string | undefi
   const factor = info?.flow.factor ?? 2;
   const steps = nfe + 1;
   const flops = info ? pipelineFlops(info, size, nfe) : undefined;
-  const p = plans(size, first);
+  const p = plans(size * factor, first);
   const sched = (q: Partial<TimingPlan>) => `${q.warmupCalls ? '1 warm-up + ' : ''}${q.maxRounds} round(s) of 1 call per side`;
   return {
     name: `upscale ${size}→${size * factor} euler nfe ${nfe}`,
@@ -136,14 +137,20 @@ export interface UpscaleRowsOptions {
   rss?: { size: number; tile: number; nfe: number };
 }
 
+/** Input sides of the default rows for a model of this factor. */
+export function defaultSizes(factor: number): { sizes: number[]; rss: { size: number; tile: number; nfe: number } } {
+  return { sizes: OUT_SIDES.map((o) => o / factor), rss: { size: RSS_OUT.out / factor, tile: RSS_OUT.tile, nfe: RSS_OUT.nfe } };
+}
+
 /** The rows for a model bundle (skipped, with the reason, when the bundle cannot be used). */
 export function upscaleRows(o: UpscaleRowsOptions): { rows: BenchRow[]; probes: ProbeRow[] } {
   const inspected = inspectBundle(o.model);
   const info = 'info' in inspected ? inspected.info : null;
   const skip = 'skip' in inspected ? inspected.skip : undefined;
+  const d = defaultSizes(info?.flow.factor ?? 2);
   const rows: BenchRow[] = [];
-  for (const size of o.sizes ?? SIZES) (o.nfes ?? NFES).forEach((nfe, i) => rows.push(timingRow(o.model, info, skip, size, nfe, i === 0)));
-  return { rows, probes: [rssProbe(o.model, info, skip, o.rss ?? RSS_RUN)] };
+  for (const size of o.sizes ?? d.sizes) (o.nfes ?? NFES).forEach((nfe, i) => rows.push(timingRow(o.model, info, skip, size, nfe, i === 0)));
+  return { rows, probes: [rssProbe(o.model, info, skip, o.rss ?? d.rss)] };
 }
 
 const { rows, probes } = upscaleRows({ model: benchModelPath() });

@@ -241,7 +241,7 @@ function describe(m: CfmModel, r: EvalRow): string {
     case 'cfm': {
       const s = cfmSettings(m, r);
       const grid = s.solver === 'dopri5' ? 'adaptive' : `${s.steps} pts`;
-      return `CFM ${s.solver} ${grid}, ${s.source}, noise ${s.noiseStep}`;
+      return `CFM ${s.solver} ${grid}, ${s.source}, noise ${s.noiseStep > 0 ? s.noiseStep : 'off'}`;
     }
   }
 }

@@ -318,11 +318,18 @@ export function loadModel(path: string, opts: CheckpointLoadOptions = {}): CfmMo
   return loadBundle(path);
 }
 
-/** Turns a training checkpoint (EMA UNet + config + VAE) into a self-contained CFM bundle. */
-export function exportBundle(checkpoint: string, out: string, opts: CheckpointLoadOptions & { name?: string; info?: Record<string, unknown>; dtype?: 'float32' | 'float16' } = {}): void {
+/**
+ * Turns a training checkpoint (EMA UNet + config + VAE) into a self-contained CFM bundle. The bundle's sampling
+ * defaults are the run's validation sampler unless `sampling` sets them (e.g. from an evaluation of steps).
+ */
+export function exportBundle(checkpoint: string, out: string, opts: CheckpointLoadOptions & {
+  name?: string; info?: Record<string, unknown>; dtype?: 'float32' | 'float16'; sampling?: { solver?: SolverName; steps?: number };
+} = {}): void {
   const m = loadTrainingCheckpoint(checkpoint, opts);
   try {
-    writeBundle(out, { unet: m.unet, vae: m.vae, flow: m.flow, name: opts.name ?? m.name, info: { checkpoint, ...opts.info }, dtype: opts.dtype });
+    const s = opts.sampling ?? {};
+    const flow = resolveFlowConfig({ ...m.flow, ...(s.solver !== undefined && { solver: s.solver }), ...(s.steps !== undefined && { steps: s.steps }) }, out);
+    writeBundle(out, { unet: m.unet, vae: m.vae, flow, name: opts.name ?? m.name, info: { checkpoint, ...opts.info }, dtype: opts.dtype });
   } finally {
     disposeModel(m);
   }

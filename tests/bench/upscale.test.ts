@@ -11,7 +11,7 @@ import { createUNet, createVAE, unetMacs, vaeMacs } from '../../src/models/index
 import { Upsampler, defaultModelPath, planTiles, writeBundle } from '../../src/pipeline/index.js';
 import { allProbes, allRows, skippedRows } from '../../bench/registry.js';
 import { TorchBaseline, PYTHON } from '../../bench/torch_client.js';
-import { GROUP, NFES, SIZES, upscaleRows } from '../../bench/rows/upscale.js';
+import { GROUP, NFES, OUT_SIDES, defaultSizes, upscaleRows } from '../../bench/rows/upscale.js';
 import { benchModelPath, inspectBundle, pipelineFlops, testImage } from '../../bench/upscale_setup.js';
 import { ROOT, maxAbsDiff } from '../helpers.js';
 import { tmpDir, writeTinyBundle } from '../pipeline/tiny.js';
@@ -25,14 +25,17 @@ before(() => {
 });
 after(() => cleanup());
 
-test('rows: 256→512 and 512→1024 at nfe 1, 2, 4, 10 and the 2048² memory probe, registered in the upscaling group', () => {
+test('rows: to 512² and 1024² outputs at nfe 1, 2, 4, 10 and the 2048² memory probe, registered in the upscaling group', () => {
   const names = allRows().filter((r) => r.group === GROUP).map((r) => r.name);
-  const expected = SIZES.flatMap((s) => NFES.map((n) => `upscale ${s}→${2 * s} euler nfe ${n}`));
+  const b = inspectBundle(defaultModelPath());
+  const f = 'info' in b ? b.info.flow.factor : 2;
+  const expected = OUT_SIDES.flatMap((o) => NFES.map((n) => `upscale ${o / f}→${o} euler nfe ${n}`));
   assert.deepEqual(names, expected);
   assert.deepEqual(NFES, [1, 2, 4, 10]);
   const probes = allProbes().filter((r) => r.group === GROUP);
   assert.equal(probes.length, 1);
-  assert.match(probes[0].name, /1024→2048 tile 512 .*nfe 1/);
+  assert.match(probes[0].name, new RegExp(`${2048 / f}→2048 tile 512 .*nfe 1`));
+  assert.deepEqual(defaultSizes(4), { sizes: [128, 256], rss: { size: 512, tile: 512, nfe: 1 } });
 });
 
 test('model path: FMBOOST_BENCH_MODEL overrides the bundled default', () => {
@@ -44,7 +47,7 @@ test('model path: FMBOOST_BENCH_MODEL overrides the bundled default', () => {
 test('a missing bundle: every row and the probe are skipped with a reason naming the file', () => {
   const missing = join(dir, 'nope', 'fmboost-default.safetensors');
   const { rows, probes } = upscaleRows({ model: missing });
-  assert.equal(rows.length, SIZES.length * NFES.length);
+  assert.equal(rows.length, OUT_SIDES.length * NFES.length);
   const skipped = skippedRows([...rows, ...probes], false);
   assert.equal(skipped.length, rows.length + probes.length);
   for (const s of skipped) {

@@ -129,6 +129,13 @@ test('training checkpoint: EMA UNet, flow settings from the config, VAE from mod
     sameWeights(m5.vae.stateDict(), m6.vae.stateDict());
     assert.deepEqual(m5.flow, m6.flow);
     assert.equal(m5.name, 'run1@step42');
+    // Sampling defaults chosen at export replace the run's validation sampler; a bad one names the key.
+    const sampled = join(dir, 'sampled.safetensors');
+    exportBundle(ck, sampled, { sampling: { solver: 'heun', steps: 3 } });
+    const m8 = loadBundle(sampled);
+    assert.deepEqual(m8.flow, { ...m6.flow, solver: 'heun', steps: 3 });
+    disposeModel(m8);
+    assert.throws(() => exportBundle(ck, join(dir, 'bad.safetensors'), { sampling: { steps: 1 } }), /flow\.steps must be an integer ≥ 2/);
     // float16 export: half the bytes, weights equal to the float32 ones after rounding to half precision.
     const half = join(dir, 'half.safetensors');
     exportBundle(ck, half, { dtype: 'float16' });

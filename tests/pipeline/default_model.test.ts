@@ -1,6 +1,6 @@
 // The bundled default model (models/default/fmboost-default.safetensors): the README's main job works on a fresh
-// clone — `fmboost upsample` with no --model loads it and doubles a bundled sample — and the bundle is what the
-// recipe says (2×, PSU, float16 weights, unet_small + vae_small shapes). Quality is measured by `fmboost eval`
+// clone — `fmboost upsample` with no --model loads it and upscales a bundled sample 4× — and the bundle is what
+// the recipe says (4×, PSU, float16 weights, unet_small + vae_small shapes). Quality is measured by `fmboost eval`
 // (docs/eval/eval.md), not here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,14 +14,14 @@ import { defaultModelPath } from '../../src/pipeline/upsampler.js';
 import { ROOT } from '../helpers.js';
 import { tmpDir } from './tiny.js';
 
-test('the bundled default model: float16 bundle of unet_small + vae_small, 2× PSU', () => {
+test('the bundled default model: float16 bundle of unet_small + vae_small, 4× PSU', () => {
   const path = defaultModelPath();
   assert.ok(existsSync(path), `${path} is committed`);
   const h = readSafetensorsHeader(path);
   assert.equal(h.metadata.format, 'fmboost-cfm-model');
   assert.equal(h.metadata.dtype, 'float16');
   const flow = JSON.parse(h.metadata.flow) as { factor: number; source: string };
-  assert.equal(flow.factor, 2);
+  assert.equal(flow.factor, 4);
   assert.equal(flow.source, 'psu');
   let unet = 0, vae = 0;
   for (const [k, e] of h.tensors) {
@@ -32,15 +32,15 @@ test('the bundled default model: float16 bundle of unet_small + vae_small, 2× P
   assert.equal(vae, VAE_PRESETS.vae_small.params);
 });
 
-test('main job: `fmboost upsample` with no --model doubles a bundled sample', async () => {
+test('main job: `fmboost upsample` with no --model upscales a bundled sample 4×', async () => {
   const { dir, cleanup } = tmpDir('fmboost-default-');
   try {
     const p = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'upsample', join(ROOT, 'samples', 'city_128x128_crop.png'), '--out', dir],
       { encoding: 'utf8', env: { ...process.env, FMBOOST_DEFAULT_MODEL: '' } });
     assert.equal(p.status, 0, p.stderr);
-    const out = join(dir, 'city_128x128_crop_x2.png');
+    const out = join(dir, 'city_128x128_crop_x4.png');
     const info = await probeImage(out);
-    assert.deepEqual([info.width, info.height], [256, 256]);
+    assert.deepEqual([info.width, info.height], [512, 512]);
     const text = await readImageText(out);
     assert.match(JSON.stringify(text), /fmboost-default/);
   } finally {
