@@ -9,6 +9,7 @@ import { plotLines, type Rgb, type Series } from '../train/plot.js';
 import { imageGrid } from '../train/loop/grid.js';
 import type { Tensor } from '../tensor/index.js';
 import type { EvalResult, RowResult } from './run.js';
+import { noiseLabel } from './rows.js';
 
 export interface EvalFiles { md: string; json: string; plot: string; grid: string | null }
 
@@ -37,7 +38,7 @@ export function evalMarkdown(r: EvalResult): string {
   const lines = [
     `# fmboost eval: ${r.model}`,
     '',
-    `Model \`${r.modelPath}\` (${r.flow.factor}×, source ${r.flow.source}, noise step ${r.flow.noiseStep > 0 ? r.flow.noiseStep : 'off'}); ${r.images.length} image(s); seed ${r.seed}.`,
+    `Model \`${r.modelPath}\` (${r.flow.factor}×, source ${r.flow.source}, noise step ${noiseLabel(r.flow.noiseStep)}); ${r.images.length} image(s); seed ${r.seed}.`,
     'Low-res input: bilinear (no antialias) downsample of the high-res image by the model factor, quantised to 8 bits.',
     'PSNR / SSIM against the high-res image in [-1, 1] (data range 2; SSIM: 11-tap Gaussian, σ 1.5); means over images.',
     'SWD×1e3: sliced Wasserstein distance between the set of the row\'s outputs and the set of high-res images on Laplacian-pyramid 7×7 patches (Karras et al. 2018), mean over levels; lower is better. A feature-distance score for comparing rows here, not comparable with published FID or SWD values (src/eval/README.md).',

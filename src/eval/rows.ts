@@ -28,6 +28,9 @@ export const isEsrganKind = (k: EvalRow['kind']): k is 'esrgan-slim' | 'esrgan-m
  * The default rows: baselines, euler at 2, 3, 5, 11, 21, 41 grid points, rk4 at 2 and 11, dopri5, LSU at
  * euler 11, and noise steps 0/200/400/600 at euler 11 (source and noise otherwise the model's own).
  */
+/** A noise-augmentation step as the table prints it (≤ 0: none). */
+export const noiseLabel = (step: number): string => (step > 0 ? String(step) : 'off');
+
 export const DEFAULT_ROWS = [
   'bicubic', 'lanczos', 'vae', 'psu-rt', 'lsu-rt',
   'euler:2', 'euler:3', 'euler:5', 'euler:11', 'euler:21', 'euler:41', 'rk4:2', 'rk4:11', 'dopri5',

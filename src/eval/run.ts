@@ -12,7 +12,7 @@ import { resize } from '../data/transforms.js';
 import { disposeModel, loadModel, type CfmModel } from '../pipeline/bundle.js';
 import { decodeTiled, encodeTiled, sizeMultiples, upscalePass, type StageContext } from '../pipeline/stages.js';
 import { psnr, ssim, pyramidLevels, SwdSet, swdMany, type SwdOptions } from './metrics/index.js';
-import { isEsrganKind, parseRows, type EvalRow } from './rows.js';
+import { isEsrganKind, noiseLabel, parseRows, type EvalRow } from './rows.js';
 import { lanczosResize } from './lanczos.js';
 import { installedEsrganVariants, loadEsrgan, EsrganUnavailableError, type Esrgan, type EsrganVariant } from './esrgan.js';
 import { BaselineCache, lowResKey } from './cache.js';
@@ -241,7 +241,7 @@ function describe(m: CfmModel, r: EvalRow): string {
     case 'cfm': {
       const s = cfmSettings(m, r);
       const grid = s.solver === 'dopri5' ? 'adaptive' : `${s.steps} pts`;
-      return `CFM ${s.solver} ${grid}, ${s.source}, noise ${s.noiseStep > 0 ? s.noiseStep : 'off'}`;
+      return `CFM ${s.solver} ${grid}, ${s.source}, noise ${noiseLabel(s.noiseStep)}`;
     }
   }
 }

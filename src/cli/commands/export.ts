@@ -5,11 +5,11 @@ import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { exportBundle } from '../../pipeline/index.js';
 import { SOLVER_NAMES, type SolverName } from '../../flow/index.js';
-import { intOption } from '../options.js';
+import { intOption, solverOption } from '../options.js';
 import { resolveCheckpointPath } from '../../train/trainer.js';
 import { reportError } from '../errors.js';
 
-interface Opts { out: string; name?: string; fp16?: boolean; online?: boolean; vae?: string; info?: string; solver?: string; steps?: number }
+interface Opts { out: string; name?: string; fp16?: boolean; online?: boolean; vae?: string; info?: string; solver?: SolverName; steps?: number }
 
 export function register(program: Command): void {
   program
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .option('--online', 'export the online weights instead of the EMA')
     .option('--vae <file>', 'VAE weights when the checkpoint\'s config names none')
     .option('--info <json>', 'extra provenance stored in the bundle (a JSON object)')
-    .option('--solver <name>', `default ODE solver stored in the bundle: ${SOLVER_NAMES.join(', ')} (default: the run's validation solver)`)
+    .option('--solver <name>', `default ODE solver stored in the bundle: ${SOLVER_NAMES.join(', ')} (default: the run's validation solver)`, solverOption)
     .option('--steps <n>', 'default ODE grid points stored in the bundle (default: the run\'s validation steps)', intOption('steps', 2))
     .action((checkpoint: string, o: Opts) => {
       try {
@@ -32,10 +32,9 @@ export function register(program: Command): void {
           try { info = JSON.parse(o.info) as Record<string, unknown>; } catch (e) { throw new Error(`--info is not JSON: ${(e as Error).message}`); }
           if (!info || typeof info !== 'object' || Array.isArray(info)) throw new Error('--info must be a JSON object');
         }
-        if (o.solver !== undefined && !(SOLVER_NAMES as string[]).includes(o.solver)) throw new Error(`--solver must be one of ${SOLVER_NAMES.join(', ')}, got '${o.solver}'`);
         exportBundle(ck, o.out, {
           name: o.name, online: o.online, vae: o.vae, dtype: o.fp16 ? 'float16' : 'float32', info,
-          sampling: { solver: o.solver as SolverName | undefined, steps: o.steps },
+          sampling: { solver: o.solver, steps: o.steps },
         });
         process.stdout.write(`wrote ${o.out} (${(statSync(o.out).size / 2 ** 20).toFixed(1)} MiB) from ${ck}\n`);
       } catch (e) {

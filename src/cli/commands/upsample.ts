@@ -12,7 +12,7 @@ import { SOLVER_NAMES, type SolverName } from '../../flow/index.js';
 import { Upsampler } from '../../pipeline/upsampler.js';
 import type { UpsampleInfo, UpsampleOptions, UpsampleStage } from '../../pipeline/types.js';
 import { reportError } from '../errors.js';
-import { intOption } from '../options.js';
+import { intOption, solverOption } from '../options.js';
 
 const LATENT_EXTENSIONS = ['.npy', '.safetensors'];
 const FORMATS = { png: 'png', jpg: 'jpeg', jpeg: 'jpeg', webp: 'webp' } as const;
@@ -22,7 +22,7 @@ interface CliOptions {
   model?: string[];
   vae?: string;
   steps?: number;
-  solver?: string;
+  solver?: SolverName;
   noiseStep?: number;
   scale?: number;
   seed: number;
@@ -122,7 +122,6 @@ function compareImage(input: Tensor, ours: Tensor): Tensor {
 export async function runUpsample(inputs: string[], o: CliOptions): Promise<number> {
   const fmt = FORMATS[o.format.toLowerCase() as keyof typeof FORMATS];
   if (!fmt) throw new Error(`--format must be png, jpg or webp, got '${o.format}'`);
-  if (o.solver !== undefined && !(SOLVER_NAMES as string[]).includes(o.solver)) throw new Error(`--solver must be one of ${SOLVER_NAMES.join(', ')}, got '${o.solver}'`);
   const files = expandInputs(inputs);
   if (!files.length) throw new Error('no input images found');
   const progress = new Progress(Boolean(process.stderr.isTTY), Boolean(o.quiet));
@@ -141,7 +140,7 @@ export async function runUpsample(inputs: string[], o: CliOptions): Promise<numb
       const file = files[i];
       const prefix = `[${i + 1}/${files.length}] ${basename(file)}`;
       const opts: UpsampleOptions = {
-        steps: o.steps, solver: o.solver as SolverName | undefined, noiseStep: o.noiseStep, seed: o.seed, scale: o.scale,
+        steps: o.steps, solver: o.solver, noiseStep: o.noiseStep, seed: o.seed, scale: o.scale,
         tileSize: o.tile, tileOverlap: o.tileOverlap, vaeTiling: o.vaeTiling, signal: controller.signal,
         onProgress: (stage, step, total, d) => progress.stage(prefix, stage, step, total, d && d.passes > 1 ? `pass ${d.pass + 1}/${d.passes} ` : ''),
       };
@@ -197,7 +196,7 @@ export function register(program: Command): void {
     .option('--model <path>', 'CFM model bundle or training checkpoint; repeat for a cascade of stages (default: the bundled model)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--vae <path>', 'VAE weights for a training checkpoint whose config names none')
     .option('--steps <n>', 'ODE grid points (steps − 1 solver steps; default: the model\'s)', intOption('steps', 2))
-    .option('--solver <name>', `ODE solver: ${SOLVER_NAMES.join(', ')} (default: the model's)`)
+    .option('--solver <name>', `ODE solver: ${SOLVER_NAMES.join(', ')} (default: the model's)`, solverOption)
     .option('--noise-step <s>', 'noise augmentation step of the source, of 1000 (-1: none; default: the model\'s)', intOption('noise-step', -1))
     .option('--scale <k>', 'overall scale: 2, 4, 8 (powers of the model\'s factor; default: one pass)', intOption('scale', 1))
     .option('--seed <n>', 'random seed (same seed, same output)', intOption('seed', 0), 0)
