@@ -2,10 +2,12 @@
 import { isSolverName, SOLVER_NAMES, type SolverName } from '../flow/index.js';
 
 /** An integer option ≥ min; the error names the flag and the value given. */
-export function intOption(name: string, min: number) {
+export function intOption(name: string, min: number, max?: number) {
   return (v: string): number => {
     const x = Number(v);
-    if (!Number.isInteger(x) || x < min) throw new Error(`--${name} must be an integer ≥ ${min}, got '${v}'`);
+    if (!Number.isInteger(x) || x < min || (max !== undefined && x > max)) {
+      throw new Error(`--${name} must be an integer ${max === undefined ? `≥ ${min}` : `from ${min} to ${max}`}, got '${v}'`);
+    }
     return x;
   };
 }

@@ -9,6 +9,7 @@ export { imageToTensor, readImage, writeImage, encodeTensorImage } from './image
 export { addPngText, readPngText } from './png_text.js';
 export { U8_TO_FLOAT, u8HWCToFloatCHW, floatCHWToU8HWC, cropCHW, hflipCHW, centerCropOffsets, pyRound } from './pixels.js';
 export { Rng } from './rng.js';
+export { DEGRADATIONS, DEGRADATION_DOCS, DegradationError, checkDegradation, degrade, type Degradation } from './degradations.js';
 export {
   randomCropParams, crop, randomCrop, centerCrop, randomHorizontalFlip, hflip, resize, psuPair,
   type CropParams, type ResizeMode, type ResizeOptions, type PsuPairOptions, type Size2,

@@ -5,6 +5,7 @@ import { rand, randint } from '../tensor/creation.js';
 import type { Generator } from '../tensor/generator.js';
 import { interpolate } from '../tensor/functional.js';
 import { centerCropOffsets } from './pixels.js';
+import { degrade, type Degradation } from './degradations.js';
 
 export type Size2 = number | [number, number];
 const hw = (s: Size2): [number, number] => (Array.isArray(s) ? s : [s, s]);
@@ -89,21 +90,29 @@ export interface PsuPairOptions {
   lowResSize: Size2;
   /** How the low-res image goes back up to the high-res size (default bilinear). */
   upMode?: 'bilinear' | 'bicubic' | 'nearest';
-  /** Antialias the downsampling (default false: the reference's low-res image has none). */
-  downAntialias?: boolean;
+  /** How the high-res image is shrunk (default 'bilinear': the reference's, no antialias); data/degradations.ts. */
+  degradation?: Degradation;
   /** Clamp the PSU image to [-1, 1] (bicubic overshoots; default false). */
   clamp?: boolean;
 }
 
+function degrade3(x: Tensor, size: [number, number], kind: Degradation): Tensor {
+  const b = x.unsqueeze(0);
+  try {
+    const y = degrade(b, size, kind);
+    try { return y.squeeze(0); } finally { y.dispose(); }
+  } finally { b.dispose(); }
+}
+
 /**
- * The pixel-space-upsampling pair from a high-res image (DESIGN §1): lowres = bilinear (no
- * antialias) resize to lowResSize; psu = lowres resized back up to the high-res size in pixel space.
+ * The pixel-space-upsampling pair from a high-res image (DESIGN §1): lowres = the degradation (default: the
+ * reference's bilinear without antialias) to lowResSize; psu = lowres resized back up to the high-res size in pixel space.
  */
 export function psuPair(hr: Tensor, o: PsuPairOptions): { lowres: Tensor; psu: Tensor } {
   const [H, W] = dims(hr, 'psuPair');
   const [h, w] = hw(o.lowResSize);
   if (h > H || w > W) throw new RangeError(`psuPair: lowResSize ${h}x${w} is larger than the ${H}x${W} image`);
-  const lowres = resize(hr, [h, w], { mode: 'bilinear', antialias: o.downAntialias ?? false });
+  const lowres = hr.ndim === 4 ? degrade(hr, [h, w], o.degradation ?? 'bilinear') : degrade3(hr, [h, w], o.degradation ?? 'bilinear');
   const up = resize(lowres, [H, W], { mode: o.upMode ?? 'bilinear' });
   if (!o.clamp) return { lowres, psu: up };
   const psu = up.clamp(-1, 1);

@@ -10,6 +10,7 @@ import { imageGrid } from '../train/loop/grid.js';
 import type { Tensor } from '../tensor/index.js';
 import type { EvalResult, RowResult } from './run.js';
 import { noiseLabel } from './rows.js';
+import { DEGRADATION_DOCS } from '../data/degradation_names.js';
 
 export interface EvalFiles { md: string; json: string; plot: string; grid: string | null }
 
@@ -39,14 +40,15 @@ export function evalMarkdown(r: EvalResult): string {
     `# fmboost eval: ${r.model}`,
     '',
     `Model \`${r.modelPath}\` (${r.flow.factor}×, source ${r.flow.source}, noise step ${noiseLabel(r.flow.noiseStep)}); ${r.images.length} image(s); seed ${r.seed}.`,
-    'Low-res input: bilinear (no antialias) downsample of the high-res image by the model factor, quantised to 8 bits.',
+    `Low-res input (degradation \`${r.degradation ?? 'bilinear'}\`): ${DEGRADATION_DOCS[r.degradation ?? 'bilinear']} downsample of the high-res image by the model factor, quantised to 8 bits.`,
     'PSNR / SSIM against the high-res image in [-1, 1] (data range 2; SSIM: 11-tap Gaussian, σ 1.5); means over images.',
     'SWD×1e3: sliced Wasserstein distance between the set of the row\'s outputs and the set of high-res images on Laplacian-pyramid 7×7 patches (Karras et al. 2018), mean over levels; lower is better. A feature-distance score for comparing rows here, not comparable with published FID or SWD values (src/eval/README.md).',
     's/image: wall time of the row on this machine (CFM rows: encode + flow + decode). nfe: UNet evaluations per image.',
+    'colour: mean over images of the largest per-channel |mean(output) − mean(high-res)|, in 8-bit levels (/255).',
     '',
-    '| row | config | PSNR (dB) | SSIM | SWD×1e3 ↓ | s/image | nfe |',
-    '|---|---|---:|---:|---:|---:|---:|',
-    ...r.rows.map((x) => `| ${x.label} | ${x.config} | ${fmt(x.psnr, 2)} | ${fmt(x.ssim, 4)} | ${x.swd === null ? '–' : fmt(x.swd, 2)} | ${fmt(x.seconds, 3)}${x.cachedImages ? '*' : ''} | ${fmt(x.nfe, 1)} |`),
+    '| row | config | PSNR (dB) | SSIM | SWD×1e3 ↓ | colour /255 ↓ | s/image | nfe |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+    ...r.rows.map((x) => `| ${x.label} | ${x.config} | ${fmt(x.psnr, 2)} | ${fmt(x.ssim, 4)} | ${x.swd === null ? '–' : fmt(x.swd, 2)} | ${fmt(x.colour, 2)} | ${fmt(x.seconds, 3)}${x.cachedImages ? '*' : ''} | ${fmt(x.nfe, 1)} |`),
     '',
   ];
   const cached = r.rows.filter((x) => x.cachedImages);

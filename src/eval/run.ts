@@ -7,11 +7,10 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { F, Generator, noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
-import { IMAGE_EXTENSIONS, floatCHWToU8HWC, readImage, u8HWCToFloatCHW } from '../data/index.js';
-import { resize } from '../data/transforms.js';
+import { IMAGE_EXTENSIONS, checkDegradation, degrade, floatCHWToU8HWC, readImage, u8HWCToFloatCHW, type Degradation } from '../data/index.js';
 import { disposeModel, loadModel, type CfmModel } from '../pipeline/bundle.js';
 import { decodeTiled, encodeTiled, sizeMultiples, upscalePass, type StageContext } from '../pipeline/stages.js';
-import { psnr, ssim, pyramidLevels, SwdSet, swdMany, type SwdOptions } from './metrics/index.js';
+import { colourShift, psnr, ssim, pyramidLevels, SwdSet, swdMany, type SwdOptions } from './metrics/index.js';
 import { isEsrganKind, noiseLabel, parseRows, type EvalRow } from './rows.js';
 import { lanczosResize } from './lanczos.js';
 import { installedEsrganVariants, loadEsrgan, EsrganUnavailableError, type Esrgan, type EsrganVariant } from './esrgan.js';
@@ -50,12 +49,16 @@ export interface EvalOptions {
   swd?: SwdOptions | false;
   /** How many images the comparison grid keeps (default 4). */
   gridImages?: number;
+  /** How the high-res test image becomes the low-res input (data/degradations.ts; default 'bilinear', the reference's). */
+  degradation?: Degradation;
   /** Progress lines. */
   onProgress?: (line: string) => void;
 }
 
 export interface ImageScore {
   image: string; psnr: number; ssim: number; seconds: number; nfe: number;
+  /** Largest per-channel |mean(output) − mean(high-res)| in 8-bit levels (metrics/colour.ts). */
+  colour: number;
   /** The output came from the baseline cache; seconds are the ones stored when it was computed. */
   cached?: boolean;
 }
@@ -72,6 +75,8 @@ export interface RowResult {
   /** Means over images. */
   psnr: number;
   ssim: number;
+  /** Mean over images of the colour shift (8-bit levels). */
+  colour: number;
   seconds: number;
   nfe: number;
   /** Sliced Wasserstein distance ×1e3 between the row's outputs and the high-res images (a set distance;
@@ -91,6 +96,7 @@ export interface EvalResult {
   hrSize: [number, number][];
   lowResSize: [number, number][];
   seed: number;
+  degradation: Degradation;
   rows: RowResult[];
   /** Label of the CFM row shown as "ours" in the grid (null: no CFM row). */
   gridRow: string | null;
@@ -139,11 +145,11 @@ function fromU8(u8: Uint8Array, h: number, w: number): Tensor {
   return tensor(u8HWCToFloatCHW(u8, h, w, 3), { shape: [3, h, w] });
 }
 
-/** The low-res input: the reference's bilinear (no antialias) downsample, then quantised to 8 bits. */
-export function makeLowRes(hr: Tensor, factor: number): { u8: Uint8Array; image: Tensor; size: [number, number] } {
+/** The low-res input: the degradation (default the reference's bilinear, no antialias), quantised to 8 bits. */
+export function makeLowRes(hr: Tensor, factor: number, degradation: Degradation = 'bilinear'): { u8: Uint8Array; image: Tensor; size: [number, number] } {
   const [H, W] = [hr.shape[1], hr.shape[2]];
   const size: [number, number] = [H / factor, W / factor];
-  const lo = tidy(() => resize(hr, size));
+  const lo = tidy(() => degrade(hr.unsqueeze(0), size, degradation).squeeze(0));
   try {
     const u8 = toU8(lo);
     return { u8, image: fromU8(u8, size[0], size[1]), size };
@@ -262,6 +268,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit < 1)) throw new EvalError(`limit must be a positive integer, got ${o.limit}`);
   const images = o.limit ? files.slice(0, o.limit) : files;
   const seed = o.seed ?? 0;
+  const degradation = checkDegradation(o.degradation ?? 'bilinear');
   const gridN = o.gridImages ?? 4;
   const cache = o.cache !== undefined ? new BaselineCache(o.cache) : undefined;
   const m = loadModel(o.model, { vae: o.vae });
@@ -298,7 +305,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const swdSets = new Map<string, SwdSet>();
   const gridColumns = ['bicubic', ...(gridEsrgan ? [gridEsrgan] : []), ...(gridRow !== null ? [gridRow] : []), 'ground truth'];
   const result: EvalResult = {
-    model: m.name, modelPath: o.model, flow: { ...m.flow }, images: images.map((p) => basename(p)), hrSize: [], lowResSize: [], seed, rows: [], gridRow, gridColumns, grid: [],
+    model: m.name, modelPath: o.model, flow: { ...m.flow }, images: images.map((p) => basename(p)), hrSize: [], lowResSize: [], seed, degradation, rows: [], gridRow, gridColumns, grid: [],
   };
   log(`eval: model ${m.name} (${f}× ${m.flow.source}), ${images.length} image(s), ${rows.length} row(s)`);
   try {
@@ -316,7 +323,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
           log(`eval: no SWD: ${name} (${H}×${W}) is smaller than its ${swdRef!.options.minResolution} px pyramid level`);
         }
         if (swdOn) swdRef!.add(hr, i);
-        const low = makeLowRes(hr, f);
+        const low = makeLowRes(hr, f, degradation);
         lo = low.image;
         result.hrSize.push([H, W]);
         result.lowResSize.push(low.size);
@@ -373,7 +380,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
             }
           }
           const seconds = secs ?? (performance.now() - t0) / 1000;
-          const sc: ImageScore = { image: name, psnr: psnr(out, hr), ssim: ssim(out, hr), seconds, nfe, ...(fromCache ? { cached: true } : {}) };
+          const sc: ImageScore = { image: name, psnr: psnr(out, hr), ssim: ssim(out, hr), colour: colourShift(out, hr), seconds, nfe, ...(fromCache ? { cached: true } : {}) };
           scores.get(r.label)!.push(sc);
           done.set(key, { label: r.label, score: sc });
           if (swdOn) {
@@ -413,7 +420,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
     const sw = swdByKey.get(rowKey(r));
     const base: RowResult = {
       label: r.label, kind: r.kind, config: describe(m, r),
-      psnr: mean(per.map((s) => s.psnr)), ssim: mean(per.map((s) => s.ssim)), seconds: mean(per.map((s) => s.seconds)), nfe: mean(per.map((s) => s.nfe)),
+      psnr: mean(per.map((s) => s.psnr)), ssim: mean(per.map((s) => s.ssim)), colour: mean(per.map((s) => s.colour)), seconds: mean(per.map((s) => s.seconds)), nfe: mean(per.map((s) => s.nfe)),
       swd: sw?.swd ?? null, swdLevels: sw?.levels ?? [],
       cachedImages: per.filter((s) => s.cached).length, perImage: per,
     };

@@ -97,5 +97,10 @@ export function vaeMacs(config: AutoencoderKLConfig | Record<string, unknown>, h
     }
   }
   dec += conv(cin, c.outCh, 3, h, w);
+  if (c.shortcut === 'linear') {
+    const f2 = 2 ** (2 * (n - 1)), lh = height / 2 ** (n - 1), lw = width / 2 ** (n - 1);
+    enc += conv(c.inChannels * f2, c.embedDim, 1, lh, lw);
+    dec += conv(c.embedDim, c.outCh * f2, 1, lh, lw);
+  }
   return { encode: enc, decode: dec };
 }

@@ -2,7 +2,7 @@
 export * as unet from './unet/index.js';
 export * as vae from './vae/index.js';
 export { EfficientUNet, resolveUNetConfig, timestepEmbedding, unetStateDictFromCheckpoint, type EfficientUNetConfig, type ResolvedUNetConfig } from './unet/index.js';
-export { AutoencoderKL, DiagonalGaussianDistribution, resolveVAEConfig, SD_VAE_DEFAULTS, toLdmVaeStateDict, diffusersVaeKeyToLdm, type AutoencoderKLConfig, type ResolvedVAEConfig } from './vae/index.js';
+export { AutoencoderKL, DiagonalGaussianDistribution, PatchMoments, pcaInitShortcut, resolveVAEConfig, SD_VAE_DEFAULTS, toLdmVaeStateDict, diffusersVaeKeyToLdm, type AutoencoderKLConfig, type ResolvedVAEConfig } from './vae/index.js';
 export { ModelConfigError } from './config_util.js';
 export { runParity, loadParityFixture, DEFAULT_TOLERANCE, ZERO_GRAD_FLOOR, ParityFixtureError, type ParityFixture, type ParityReport, type ParityEntry, type ParityTolerance } from './parity.js';
 export { UNET_PRESETS, VAE_PRESETS, createUNet, createVAE, type Preset, type UNetPresetName, type VAEPresetName } from './presets.js';

@@ -186,6 +186,7 @@ export function inferVaeConfig(sd: Map<string, Tensor>): Record<string, unknown>
     embedDim: shape('quant_conv.weight')[0] / 2,
     resampWithConv: levels === 1 || sd.has('encoder.down.0.downsample.conv.weight'),
     attnType: sd.has('encoder.mid.attn_1.q.weight') ? 'vanilla' : 'none',
+    shortcut: sd.has('encoder_shortcut.weight') ? 'linear' : 'none',
   };
 }
 

@@ -8,6 +8,7 @@
 // | unet_tiny   | 724,740      | 0.0637 GMAC at 16² latents, 0.267 GMAC at 32²                    |
 // | sd          | 83,653,863   | encode 136.36 GMAC, decode 311.09 GMAC at 256² px                |
 // | vae_small   | 5,252,487    | encode 8.77 GMAC, decode 19.69 GMAC at 256² px                   |
+// | vae_f4c8    | 851,251      | encode 2.43 GMAC, decode 4.95 GMAC at 256² px                    |
 //
 // Training costs about 3× the forward. On 2 cores at ~300 GFLOP/s sustained, unet_small at 32² latents
 // is ~3 GFLOP per sample forward, ~9 GFLOP per training sample.
@@ -68,6 +69,14 @@ export const VAE_PRESETS = {
     config: { ...SD_VAE_DEFAULTS, ch: 32, normGroups: 8 },
     params: 5_252_487,
     cost: { 'encode@256': 8_773_500_928, 'decode@256': 19_690_700_800 },
+  },
+  /** The bundled model's first stage: f4, 8 latent channels, a PCA-initialised linear shortcut around a narrow
+   *  conv coder without attention (the latent-space ablation in models/default/training/README.md). */
+  vae_f4c8: {
+    description: 'CPU VAE: f4, 8 latent channels, linear (PCA-initialised) pixel-unshuffle shortcut around a ch 16, mult [1,2,4], 2-res-block conv coder, no attention',
+    config: { ...SD_VAE_DEFAULTS, ch: 16, chMult: [1, 2, 4], normGroups: 8, zChannels: 8, embedDim: 8, attnType: 'none', shortcut: 'linear' },
+    params: 851_251,
+    cost: { 'encode@256': 2_425_880_576, 'decode@256': 4_947_968_000 },
   },
 } satisfies Record<string, Preset<AutoencoderKLConfig>>;
 

@@ -1,5 +1,6 @@
 // Upscaling pipeline: CFM model bundles, tiled encode / flow / decode, cascades and the Upsampler API.
 export { Upsampler, defaultModelPath } from './upsampler.js';
+export { planScale, checkScale, offeredScales, MAX_SCALE, type ScalePlan } from './scale_plan.js';
 export type * from './types.js';
 export { ModelLoadError, DefaultModelMissingError, PipelineError } from './errors.js';
 export {

@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor/index.js';
 import type { SolverName } from '../flow/index.js';
 
 /** Where a run is: the stage name and a step counter within it (total known in advance). */
-export type UpsampleStage = 'load' | 'encode' | 'flow' | 'decode';
+export type UpsampleStage = 'load' | 'encode' | 'flow' | 'decode' | 'resample';
 
 export type ProgressCallback = (stage: UpsampleStage, step: number, total: number, detail?: ProgressDetail) => void;
 
@@ -35,7 +35,8 @@ export interface UpsampleOptions {
   noiseStep?: number;
   /** Seed of every random draw of the run (default 0): same seed, same output. */
   seed?: number;
-  /** Overall output/input size factor: a power of the model's factor (2, 4, 8 with a 2× model);
+  /** Overall output/input size factor, an integer from 2 to 64: a power of the model's factor runs that many
+   *  passes, any other scale the covering power then an antialiased bicubic shrink (scale_plan.ts);
    *  default: one pass of each loaded stage. */
   scale?: number;
   /** Largest tile side in output pixels (multiple of 8 × the VAE factor); default: no tiling. */
@@ -57,6 +58,10 @@ export interface UpsampleInfo {
   noiseStep: number;
   seed: number;
   scale: number;
+  /** What the model passes produced (a power of its factor); ≠ scale when the output was resized down. */
+  modelScale: number;
+  /** How the model's output was resized to `scale` ('bicubic_aa'), or null when it was not. */
+  resample: 'bicubic_aa' | null;
   passes: number;
   inputSize: [number, number];
   outputSize: [number, number];

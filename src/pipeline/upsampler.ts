@@ -7,13 +7,14 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Generator, setNumThreads, tidy, type Tensor } from '../tensor/index.js';
+import { F, Generator, setNumThreads, tidy, type Tensor } from '../tensor/index.js';
 import { isSolverName, SOLVER_NAMES } from '../flow/index.js';
 import { readImage } from '../data/index.js';
 import { disposeModel, loadModel, type CfmModel, type CheckpointLoadOptions } from './bundle.js';
 import { DefaultModelMissingError, PipelineError } from './errors.js';
 import { readLatentFile } from './latent_io.js';
 import { decodeBaseLatent, upscalePass, type StageContext } from './stages.js';
+import { planScale, type ScalePlan } from './scale_plan.js';
 import type { LatentInput, UpsampleInfo, UpsampleOptions, UpsampleResult, UpsamplerLoadOptions } from './types.js';
 
 /** Package root (this file is dist/src/pipeline/upsampler.js). */
@@ -63,20 +64,9 @@ export class Upsampler {
     return this.stages.map((s) => s.name).join(' → ');
   }
 
-  /** The pass plan for an overall scale: which stage runs in each pass. */
-  plan(scale?: number): CfmModel[] {
-    if (this.stages.length > 1) {
-      const prod = this.stages.reduce((a, s) => a * s.flow.factor, 1);
-      if (scale !== undefined && scale !== prod) throw new PipelineError('upsample', `scale ${scale} does not match the cascade's stages (${this.stages.map((s) => `${s.flow.factor}×`).join(' then ')} = ${prod}×)`);
-      return this.stages;
-    }
-    const m = this.stages[0];
-    const f = m.flow.factor;
-    if (scale === undefined) return [m];
-    let k = 0, s = 1;
-    while (s < scale && f > 1) { s *= f; k++; }
-    if (s !== scale || k === 0) throw new PipelineError('upsample', `scale ${scale} is not a power of the model's factor ${f} (e.g. ${f}, ${f * f}, ${f * f * f})`);
-    return Array(k).fill(m);
+  /** The pass plan for an overall scale: which stage runs in each pass, and whether the result is shrunk. */
+  plan(scale?: number): ScalePlan<CfmModel> {
+    return planScale(this.stages, (m) => m.flow.factor, scale);
   }
 
   private check(opts: UpsampleOptions): void {
@@ -103,7 +93,7 @@ export class Upsampler {
   /** One image ([3, H, W] or [1, 3, H, W] in [−1, 1], or a file path) → the upscaled image. */
   async upsampleImage(image: Tensor | string, opts: UpsampleOptions = {}): Promise<UpsampleResult> {
     this.check(opts);
-    const passes = this.plan(opts.scale);
+    const plan = this.plan(opts.scale);
     const t0 = Date.now();
     let img: Tensor;
     if (typeof image === 'string') {
@@ -121,14 +111,15 @@ export class Upsampler {
         if (t.dtype !== 'float32') t = t.to('float32');
         return this.device !== 'cpu' ? t.to(this.device) : t;
       });
-      return await this.run(x, passes, opts, t0, [img.shape[img.ndim - 2], img.shape[img.ndim - 1]]);
+      return await this.run(x, plan, opts, t0, [img.shape[img.ndim - 2], img.shape[img.ndim - 1]]);
     } finally {
       img.dispose();
     }
   }
 
-  /** Runs the passes on x [1, 3, h, w] (consumed). */
-  private async run(x: Tensor, passes: CfmModel[], opts: UpsampleOptions, t0: number, inputSize: [number, number]): Promise<UpsampleResult> {
+  /** Runs the passes on x [1, 3, h, w] (consumed), then the plan's shrink to exactly inputSize × scale. */
+  private async run(x: Tensor, plan: ScalePlan<CfmModel>, opts: UpsampleOptions, t0: number, inputSize: [number, number]): Promise<UpsampleResult> {
+    const passes = plan.passes;
     const seed = opts.seed ?? 0;
     const generator = new Generator(seed, this.device);
     let cur = x, nfe = 0, tiles = 0;
@@ -146,11 +137,21 @@ export class Upsampler {
         nfe += r.nfe;
         tiles = Math.max(tiles, r.tiles);
       }
+      if (plan.resample) {
+        opts.onProgress?.('resample', 0, 1);
+        const size: [number, number] = [inputSize[0] * plan.scale, inputSize[1] * plan.scale];
+        const small = tidy(() => F.interpolate(cur, { size, mode: 'bicubic', antialias: true, alignCorners: false }).clamp(-1, 1));
+        cur.dispose();
+        cur = small;
+        opts.onProgress?.('resample', 1, 1);
+      }
       const out = tidy(() => cur.squeeze(0).to('cpu'));
       const info: UpsampleInfo = {
         model: passes.map((m) => m.name).join(' → '),
         steps, solver, noiseStep, seed,
-        scale: passes.reduce((a, m) => a * m.flow.factor, 1),
+        scale: plan.scale,
+        modelScale: plan.modelScale,
+        resample: plan.resample ? 'bicubic_aa' : null,
         passes: passes.length,
         inputSize,
         outputSize: [out.shape[1], out.shape[2]],
@@ -196,7 +197,7 @@ export class Upsampler {
    */
   async upsampleLatent(input: LatentInput | Tensor | string, opts: UpsampleOptions & { scaled?: boolean } = {}): Promise<UpsampleResult> {
     this.check(opts);
-    const passes = this.plan(opts.scale);
+    const plan = this.plan(opts.scale), passes = plan.passes;
     const t0 = Date.now();
     let z: Tensor, scaled: boolean | undefined;
     if (typeof input === 'string') {
@@ -224,7 +225,7 @@ export class Upsampler {
       } finally {
         zd.dispose();
       }
-      return await this.run(img, passes, opts, t0, [img.shape[2], img.shape[3]]);
+      return await this.run(img, plan, opts, t0, [img.shape[2], img.shape[3]]);
     } finally {
       z.dispose();
     }

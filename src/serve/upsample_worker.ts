@@ -2,7 +2,7 @@
 // (health checks, uploads and progress streams keep flowing). One job at a time per worker; the
 // native addon is context-aware, so each worker loads its own copy of the weights.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Upsampler } from '../pipeline/index.js';
+import { Upsampler, offeredScales } from '../pipeline/index.js';
 import { readImage, encodeTensorImage } from '../data/image.js';
 import { setNumThreads } from '../tensor/index.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker_protocol.js';
@@ -22,9 +22,9 @@ async function main(): Promise<void> {
     return;
   }
   const first = up.stages[0].flow;
-  // one model applied k times gives factor^k; a cascade gives only the product of its stages
-  const scales = up.stages.length > 1 ? [up.stages.reduce((a, s) => a * s.flow.factor, 1)]
-    : first.factor > 1 ? [1, 2, 3].map((k) => first.factor ** k) : [];
+  // a single model serves 2×, 3×, 4×, 8×, … (powers of its factor, others shrunk from the covering power:
+  // pipeline/scale_plan.ts); a cascade gives its product
+  const scales = up.stages.length > 1 ? [up.stages.reduce((a, s) => a * s.flow.factor, 1)] : offeredScales(first.factor);
   post({ type: 'ready', model: { name: up.modelName, scales, defaults: { steps: first.steps, solver: first.solver, noiseStep: first.noiseStep } } });
   port.on('message', (m: ToWorker) => {
     if (m.type === 'cancel') running.get(m.id)?.abort();

@@ -181,3 +181,9 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, o: At
 function pair(v: Pair): [number, number] {
   return Array.isArray(v) ? v : [v, v];
 }
+
+/** Eigen-decomposition of a symmetric matrix (or batch): [eigenvalues ascending, eigenvectors as columns]. */
+export function eigh(x: Tensor): [Tensor, Tensor] {
+  const [values, vectors] = A.eigh(x, 'L') as unknown as [Tensor, Tensor];
+  return [values, vectors];
+}

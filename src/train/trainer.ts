@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import { type Batch, DataLoader, Rng, type DataSource } from '../data/index.js';
-import { mse, psnr, ssim } from '../eval/index.js';
+import { colourShift, mse, psnr, ssim } from '../eval/index.js';
 import { loadWeights } from '../io/index.js';
 import { unetStateDictFromCheckpoint, toLdmVaeStateDict, type AutoencoderKL } from '../models/index.js';
 import { Adam, AdamW, clipGradNorm, gradNorm, type LoadReport } from '../nn/index.js';
@@ -185,6 +185,9 @@ export class Trainer {
       resumed = loadCheckpoint(p);
       const mode = (resumed.config as { mode?: string } | undefined)?.mode ?? 'flow';
       if (mode !== c.mode) throw new TrainerSetupError(`${p} is a ${mode} checkpoint, but the config's mode is ${c.mode}`);
+      // scale_by_std measured the scale at the run's start: a resume keeps that value.
+      const stored = (resumed.config as { model?: { flow?: { scale_factor?: unknown } } } | undefined)?.model?.flow?.scale_factor;
+      if (c.mode === 'flow' && c.model.flow.scale_by_std && typeof stored === 'number') c.model.flow.scale_factor = stored;
     }
     saveResolvedConfig(join(this.expDir, 'config.yaml'), c);
 
@@ -201,6 +204,13 @@ export class Trainer {
     this.trainSrc = split.train;
     this.valSrc = split.val;
     this.loader = trainLoader(this.trainSrc, c.data, c.train.seed);
+    let prepared: string | null = null;
+    if (!resumed && this.task.prepare) {
+      // Its own loader (seed + 1), so the training data order is the same with or without it.
+      const init = trainLoader(this.trainSrc, c.data, c.train.seed + 1);
+      try { prepared = await this.task.prepare(() => init.next(), { loadWeights: Boolean(this.opts.loadWeights) }); } finally { await init.close(); }
+      if (prepared) saveResolvedConfig(join(this.expDir, 'config.yaml'), c); // scale_by_std may have set a value
+    }
 
     const t = c.train;
     const params = this.task.model.parameters().filter((p) => p.requiresGrad);
@@ -218,6 +228,7 @@ export class Trainer {
     const nParams = params.reduce((a, p) => a + p.numel, 0);
     this.say(`fmboost train: mode ${c.mode}, ${nParams.toLocaleString('en-US')} trainable parameters${nDrop ? `, ${nDrop} seeded dropout layers` : ''}; experiment ${this.expDir}`);
     for (const line of this.task.describe({ resumed: Boolean(resumed) })) this.say(line);
+    if (prepared) this.say(prepared);
     this.say(`data: ${all.name}: ${all.length} usable items (train ${this.trainSrc.length}, validation ${this.valSrc?.length ?? 0}), batch ${c.data.batch_size} × accumulate ${t.grad_accum}`);
     this.reportSkipped();
     if (resumed) this.say(`resumed from ${resumed.path} at step ${this.step}`);
@@ -412,7 +423,7 @@ export class Trainer {
     if (!useEma) net.eval();
     const g = new Generator(deriveSeed(c.train.seed, 99));
     const t0 = performance.now();
-    const per = { psnr: [] as number[], ssim: [] as number[], mse: [] as number[] };
+    const per = { psnr: [] as number[], ssim: [] as number[], mse: [] as number[], colour: [] as number[] };
     const rows: Tensor[][] = [];
     try {
       const batches = Math.min(v.limit_batches, Math.ceil(src.length / c.data.batch_size));
@@ -424,6 +435,7 @@ export class Trainer {
             per.psnr.push(...psnr(imgs.pred, imgs.hr, { reduction: 'none' }));
             per.ssim.push(...ssim(imgs.pred, imgs.hr, { reduction: 'none' }));
             per.mse.push(...mse(imgs.pred, imgs.hr, { reduction: 'none' }));
+            per.colour.push(...colourShift(imgs.pred, imgs.hr, { reduction: 'none' }));
             for (let i = 0; i < imgs.hr.shape[0] && rows.length < v.num_images; i++) {
               rows.push(tidy(() => [imgs.hr, imgs.lr, imgs.pred].map((x) => keep(x.select(0, i).clone()))));
             }
@@ -440,7 +452,7 @@ export class Trainer {
       await loader.close();
     }
     const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
-    const metrics = { 'val/psnr': mean(per.psnr), 'val/ssim': mean(per.ssim), 'val/mse': mean(per.mse) };
+    const metrics = { 'val/psnr': mean(per.psnr), 'val/ssim': mean(per.ssim), 'val/mse': mean(per.mse), 'val/colour_shift': mean(per.colour) };
     this.loggers.logScalars(this.step, { ...metrics, 'val/images': per.psnr.length });
     if (rows.length) {
       try {
@@ -456,7 +468,7 @@ export class Trainer {
     this.loggers.flush();
     this.writeLossPlot();
     this.lastVal = metrics;
-    this.say(`validation at step ${this.step}: PSNR ${metrics['val/psnr'].toFixed(2)} dB, SSIM ${metrics['val/ssim'].toFixed(4)}, MSE ${metrics['val/mse'].toExponential(3)} on ${per.psnr.length} images (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    this.say(`validation at step ${this.step}: PSNR ${metrics['val/psnr'].toFixed(2)} dB, SSIM ${metrics['val/ssim'].toFixed(4)}, MSE ${metrics['val/mse'].toExponential(3)}, colour shift ${metrics['val/colour_shift'].toFixed(2)}/255 on ${per.psnr.length} images (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     return metrics;
   }
 

@@ -65,3 +65,18 @@ test('missing folder, missing model and bad rows: exit 1 with one clear line', (
   assert.match(c.stderr, /EvalSpecError: unknown row 'eulr:3'/);
   assert.ok(!existsSync(join(dir, 'o2')) && !existsSync(join(dir, 'o4')));
 });
+
+test('--degradation: the low-res inputs (and so the scores) change, the report names it; a bad name is one line', () => {
+  const rows = ['--rows', 'bicubic,psu-rt', '--limit', '2', '--threads', '1', '--grid', '0'];
+  const a = run(['--model', model, '--images', imgDir, '--out', join(dir, 'd1'), ...rows]);
+  const b = run(['--model', model, '--images', imgDir, '--out', join(dir, 'd2'), '--degradation', 'bicubic_aa', ...rows]);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  const ja = JSON.parse(readFileSync(join(dir, 'd1', 'eval.json'), 'utf8')), jb = JSON.parse(readFileSync(join(dir, 'd2', 'eval.json'), 'utf8'));
+  assert.deepEqual([ja.degradation, jb.degradation], ['bilinear', 'bicubic_aa']);
+  assert.notEqual(ja.rows[0].psnr, jb.rows[0].psnr);
+  assert.match(readFileSync(join(dir, 'd2', 'eval.md'), 'utf8'), /Low-res input \(degradation `bicubic_aa`\): antialiased bicubic/);
+  const c = run(['--model', model, '--images', imgDir, '--out', join(dir, 'd3'), '--degradation', 'bicubik', ...rows]);
+  assert.equal(c.status, 1);
+  assert.match(c.stderr, /^fmboost: DegradationError: unknown degradation 'bicubik' \(known: bilinear, bicubic_aa, bilinear_aa, area\)\n$/);
+});

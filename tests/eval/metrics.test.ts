@@ -3,8 +3,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { golden, fromGolden } from '../helpers.js';
-import { tidy, full, liveTensors, tensor } from '../../src/index.js';
-import { mse, psnr, ssim, gaussianWindow } from '../../src/eval/index.js';
+import { F, tidy, full, liveTensors, manualSeed, rand, tensor } from '../../src/index.js';
+import { colourShift, mse, psnr, ssim, gaussianWindow } from '../../src/eval/index.js';
 
 const G = golden('eval_metrics.json');
 
@@ -66,5 +66,18 @@ test('bad inputs give clear errors', () => {
     assert.throws(() => ssim(full([1, 1, 8, 8], 0), full([1, 1, 8, 8], 0)), /smaller than the 11x11 window/);
     assert.throws(() => psnr(a, a, { dataRange: 0 }), /dataRange/);
     assert.throws(() => mse(tensor([1, 2]), tensor([1, 2])), /expected \[C, H, W\]/);
+  });
+});
+
+test('colourShift: the largest per-channel mean difference in 8-bit levels; blur and zero-mean noise do not move it', () => {
+  manualSeed(4);
+  tidy(() => {
+    const x = rand([2, 3, 16, 16]).mul(2).sub(1);
+    assert.deepEqual(colourShift(x, x, { reduction: 'none' }), [0, 0]);
+    // +10/255 on green only (range 2 = 255 levels): shift 10 on both images
+    const g = x.add(tensor([0, 20 / 255, 0]).reshape(1, 3, 1, 1));
+    for (const v of colourShift(g, x, { reduction: 'none' })) assert.ok(Math.abs(v - 10) < 1e-4, String(v));
+    const blur = F.avgPool2d(F.pad(x, [1, 1, 1, 1], 'circular'), 3, { stride: 1 });
+    assert.ok(colourShift(blur, x) < 1e-4, 'a circular blur keeps every channel mean');
   });
 });

@@ -50,6 +50,9 @@ test('tiled = untiled: tiny VAE, non-square image, bands from 1 row to whole map
 test('tiled = untiled: attention levels (queries in chunks), batch of 2', () => check(ATTN, 32, 24, 2, [{ bandElements: 8 * 8 * 7, attnElements: 2 * 192 * 13 }, { bandElements: 1e9 }]));
 test('tiled = untiled: avg-pool / nearest resampling, odd latent size', () => check(NOCONV, 36, 20, 1, BANDS.slice(1)));
 
+// The linear shortcut (pixel_unshuffle → 1×1 conv, and back) is added whole-map, after the bands.
+test('tiled = untiled: linear shortcut VAE', () => check({ ...TINY, shortcut: 'linear', embedDim: 6 }, 24, 20));
+
 test('largest difference seen (reported)', (t) => { t.diagnostic(`max |tiled − untiled|: encode ${worst.encode}, decode ${worst.decode}`); });
 
 test('tiled differs when a weight differs (the comparison can fail)', () => {

@@ -161,10 +161,18 @@ test('cascades: scale 4 = two passes (4× size); a two-stage list equals it; bad
   const cascade = await Upsampler.load({ model: [livePath, livePath] });
   const rc = await cascade.upsampleImage(img, { seed: 6 });
   assert.equal(maxAbsDiff(rc.image, r.image), 0);
-  await assert.rejects(up.upsampleImage(img, { scale: 3 }), /scale 3 is not a power of the model's factor 2/);
-  await assert.rejects(cascade.upsampleImage(img, { scale: 8 }), /does not match the cascade's stages/);
-  r.image.dispose();
-  rc.image.dispose();
+  // Other integer scales: the covering power (4× here), then an antialiased bicubic shrink to exactly 3×.
+  const r3 = await up.upsampleImage(img, { seed: 6, scale: 3 });
+  assert.deepEqual(r3.image.shape, [3, 48, 48]);
+  assert.deepEqual([r3.info.scale, r3.info.modelScale, r3.info.resample, r3.info.passes], [3, 4, 'bicubic_aa', 2]);
+  const shrunk = tidy(() => F.interpolate(r.image.unsqueeze(0), { size: [48, 48], mode: 'bicubic', antialias: true, alignCorners: false }).clamp(-1, 1).squeeze(0));
+  assert.ok(maxAbsDiff(r3.image, shrunk) < 1e-6, 'scale 3 = the 4× result shrunk');
+  assert.deepEqual([r.info.modelScale, r.info.resample], [4, null]);
+  const rc3 = await cascade.upsampleImage(img, { seed: 6, scale: 3 });
+  assert.ok(maxAbsDiff(rc3.image, r3.image) < 1e-6, 'a cascade shrinks the same way');
+  for (const bad of [1, 65, 2.5]) await assert.rejects(up.upsampleImage(img, { scale: bad }), /scale must be an integer from 2 to 64/);
+  await assert.rejects(cascade.upsampleImage(img, { scale: 8 }), /scale 8 is above the cascade's 4×/);
+  for (const t of [r.image, rc.image, r3.image, rc3.image, shrunk]) t.dispose();
   up.dispose();
   cascade.dispose();
 });

@@ -53,8 +53,8 @@ test('page: upload, Upscale, progress, before/after and a 2× result', async () 
   await page.goto(base + '/');
   assert.equal(await page.title(), 'fmboost — upscale an image');
   assert.equal(await page.isDisabled('#go'), true, 'Upscale is disabled until a file is chosen');
-  // the scale list comes from /api/info (the tiny model is 2×: 2, 4, 8)
-  await page.waitForFunction(() => document.getElementById('scale').options.length === 3);
+  // the scale list comes from /api/info (the tiny model is 2×: 2, 3 (4× shrunk), 4, 8)
+  await page.waitForFunction(() => document.getElementById('scale').options.length === 4);
 
   const W = 40, H = 28;
   await page.setInputFiles('#file', { name: 'gradient.png', mimeType: 'image/png', buffer: await gradientPng(W, H) });

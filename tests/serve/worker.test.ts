@@ -29,7 +29,7 @@ describe('serve with the real upsampler in worker threads', () => {
 
   test('/api/info describes the loaded model; a job gives a 2× PNG with progress per stage', async () => {
     const info = (await (await fetch(`${base}/api/info`)).json()) as any;
-    assert.deepEqual(info.model, { name: 'tiny-serve', scales: [2, 4, 8], defaults: { steps: 3, solver: 'euler', noiseStep: 400 } });
+    assert.deepEqual(info.model, { name: 'tiny-serve', scales: [2, 3, 4, 8], defaults: { steps: 3, solver: 'euler', noiseStep: 400 } });
     // two slower jobs occupy both workers, so ours is still queued when its event stream connects
     const slow = await gradientPng(48, 48);
     const blockers = await Promise.all([0, 1].map(() => fetch(`${base}/api/upscale?steps=40`, { method: 'POST', body: slow }).then((x) => x.json() as any)));
@@ -58,9 +58,9 @@ describe('serve with the real upsampler in worker threads', () => {
 
   test('scale must be one the model can make (400 naming them)', async () => {
     const png = await gradientPng(8, 8);
-    const r = await fetch(`${base}/api/upscale?scale=3`, { method: 'POST', body: png });
+    const r = await fetch(`${base}/api/upscale?scale=16`, { method: 'POST', body: png });
     assert.equal(r.status, 400);
-    assert.match(((await r.json()) as any).error, /scale must be one of 2, 4, 8 for this model, got '3'/);
+    assert.match(((await r.json()) as any).error, /scale must be one of 2, 3, 4, 8 for this model, got '16'/);
   });
 
   test('DELETE on a running job aborts it in the worker; the worker then takes the next job', async () => {

@@ -92,3 +92,44 @@ test("the reference's call order: the EMA update comes before the optimizer step
     for (const x of ck) for (const m of [x.model, x.ema, x.rng, x.optimizer!.tensors]) for (const t of m.values()) t.dispose();
   }
 });
+
+test('a linear-shortcut autoencoder starts from PCA of its training crops; resuming does not redo it', async () => {
+  const live0 = liveTensors();
+  const exp = join(f.dir, 'ae-pca');
+  const c = config('autoencoder', ['model.vae.shortcut=linear', 'train.autoencoder.pca_batches=2', 'train.max_steps=2', 'train.val.every=2', 'train.lr=1e-5']);
+  const before = sink.text.length;
+  const r = await new Trainer({ config: c, expDir: exp, out: sink, handleSignals: false }).run();
+  assert.equal(r.status, 'finished');
+  assert.match(sink.text.slice(before), /linear shortcut initialised by PCA of 256 patches of 8×8 px \(2 batches\): the top 4 components keep \d+\.\d+ % of the variance/);
+  // PCA of 8×8 patches with 4 components on these smooth test images: far above an untrained plain VAE.
+  const plain = await new Trainer({ config: config('autoencoder', ['train.max_steps=2', 'train.val.every=2', 'train.lr=1e-5']), expDir: join(f.dir, 'ae-plain'), out: sink, handleSignals: false }).run();
+  assert.ok(r.lastVal!['val/psnr'] > plain.lastVal!['val/psnr'] + 5, `PCA start ${r.lastVal!['val/psnr']} dB vs random ${plain.lastVal!['val/psnr']} dB`);
+  const mark = sink.text.length;
+  const r2 = await new Trainer({ config: config('autoencoder', ['model.vae.shortcut=linear', 'train.autoencoder.pca_batches=2', 'train.max_steps=3', 'train.val.every=0']), expDir: exp, out: sink, handleSignals: false, resumeCheckpoint: join(exp, 'checkpoints') }).run();
+  assert.equal(r2.step, 3);
+  assert.doesNotMatch(sink.text.slice(mark), /initialised by PCA/);
+  assert.equal(liveTensors(), live0);
+});
+
+test('flow mode: degradations drawn per sample from data.degradations; scale_by_std measured once, kept on resume', async () => {
+  const exp = join(f.dir, 'degr');
+  const extra = [`model.vae.path=${f.vae}`, 'data.degradations=[bilinear, area, bicubic_aa]', 'model.flow.scale_by_std=true', 'train.val.every=2'];
+  const mark = sink.text.length;
+  const r = await new Trainer({ config: config('flow', [...extra, 'train.max_steps=2']), expDir: exp, out: sink, handleSignals: false }).run();
+  assert.equal(r.status, 'finished');
+  assert.ok(r.lastVal && Number.isFinite(r.lastVal['val/psnr']));
+  const m = sink.text.slice(mark).match(/scale_by_std: latent std (\S+) over 8 batches → scale_factor (\S+)/);
+  assert.ok(m, 'scale_by_std reported');
+  assert.ok(Math.abs(Number(m[2]) * Number(m[1]) - 1) < 1e-3);
+  const ck = loadCheckpoint(join(exp, 'checkpoints/last.safetensors'));
+  const sf = (ck.config as any).model.flow.scale_factor;
+  for (const x of [ck.model, ck.ema, ck.rng, ck.optimizer!.tensors]) for (const t of x.values()) t.dispose();
+  assert.ok(Math.abs(sf - Number(m[2])) / sf < 1e-3 && sf !== 0.18215, `checkpoint scale_factor ${sf}`);
+  const mark2 = sink.text.length;
+  const c2 = config('flow', [...extra, 'train.max_steps=3']);
+  const r2 = await new Trainer({ config: c2, expDir: exp, out: sink, handleSignals: false, resumeCheckpoint: join(exp, 'checkpoints') }).run();
+  assert.equal(r2.step, 3);
+  assert.doesNotMatch(sink.text.slice(mark2), /scale_by_std/);
+  assert.equal(c2.model.flow.scale_factor, sf);
+  assert.throws(() => config('flow', ['data.degradations=[bilinaer]']), /did you mean "bilinear"/);
+});

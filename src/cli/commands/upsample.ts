@@ -1,5 +1,5 @@
 // `fmboost upsample INPUT... [--out DIR] [--model PATH] [--steps N] [--solver NAME] [--noise-step S]
-//   [--scale 2|4|8] [--seed N] [--tile PX] [--vae-tiling exact|blend] [--format png|jpg|webp] [--compare]`
+//   [--scale 2..64] [--seed N] [--tile PX] [--vae-tiling exact|blend] [--format png|jpg|webp] [--compare]`
 // Inputs are images, directories of images, or base-model latents (.npy / .safetensors). A bad input is
 // reported and skipped; the others are still processed and the exit code is 1 at the end. Outputs carry
 // the run's parameters: PNG text chunks, or a .json sidecar for jpg/webp (which cannot hold text here).
@@ -10,6 +10,7 @@ import { F, cat, tidy, type Tensor } from '../../tensor/index.js';
 import { IMAGE_EXTENSIONS, encodeTensorImage, readImage } from '../../data/index.js';
 import { SOLVER_NAMES, type SolverName } from '../../flow/index.js';
 import { Upsampler } from '../../pipeline/upsampler.js';
+import { MAX_SCALE } from '../../pipeline/scale_plan.js';
 import type { UpsampleInfo, UpsampleOptions, UpsampleStage } from '../../pipeline/types.js';
 import { reportError } from '../errors.js';
 import { intOption, solverOption } from '../options.js';
@@ -98,6 +99,7 @@ function metadata(info: UpsampleInfo, input: string): Record<string, string> {
     'fmboost:noise_step': String(info.noiseStep),
     'fmboost:seed': String(info.seed),
     'fmboost:scale': String(info.scale),
+    ...(info.resample ? { 'fmboost:model_scale': String(info.modelScale), 'fmboost:resample': info.resample } : {}),
     'fmboost:input': basename(input),
     'fmboost:input_size': `${info.inputSize[1]}x${info.inputSize[0]}`,
   };
@@ -198,7 +200,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'ODE grid points (steps − 1 solver steps; default: the model\'s)', intOption('steps', 2))
     .option('--solver <name>', `ODE solver: ${SOLVER_NAMES.join(', ')} (default: the model's)`, solverOption)
     .option('--noise-step <s>', 'noise augmentation step of the source, of 1000 (-1: none; default: the model\'s)', intOption('noise-step', -1))
-    .option('--scale <k>', 'overall scale: 2, 4, 8 (powers of the model\'s factor; default: one pass)', intOption('scale', 1))
+    .option('--scale <k>', `overall scale, 2 to ${MAX_SCALE}: powers of the model's factor run that many passes, other scales the next power then an antialiased shrink (default: one pass)`, intOption('scale', 2, MAX_SCALE))
     .option('--seed <n>', 'random seed (same seed, same output)', intOption('seed', 0), 0)
     .option('--tile <px>', 'process in tiles of this many output pixels (bounds memory; default: whole image)', intOption('tile', 1))
     .option('--tile-overlap <px>', 'tile overlap in output pixels (default: a quarter of the tile)', intOption('tile-overlap', 0))

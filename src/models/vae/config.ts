@@ -24,6 +24,13 @@ export interface AutoencoderKLConfig {
   scaleFactor?: number;
   /** GroupNorm groups (32 in the reference; smaller only for tiny test models). */
   normGroups?: number;
+  /**
+   * 'linear' adds a space-to-channel shortcut around the convolutional coder (after DC-AE's residual
+   * autoencoding): posterior mean += encoder_shortcut(pixel_unshuffle(x, f)) and image +=
+   * pixel_shuffle(decoder_shortcut(z), f), both 1×1 convs. Initialised by PCA of f×f patches (vae/pca.ts),
+   * the VAE starts as the best linear autoencoder and the conv coder learns the residual. 'none': LDM/SD.
+   */
+  shortcut?: 'none' | 'linear';
 }
 
 export type ResolvedVAEConfig = Required<AutoencoderKLConfig>;
@@ -32,7 +39,7 @@ export type ResolvedVAEConfig = Required<AutoencoderKLConfig>;
 export const SD_VAE_DEFAULTS: ResolvedVAEConfig = {
   ch: 128, outCh: 3, chMult: [1, 2, 4, 4], numResBlocks: 2, attnResolutions: [], dropout: 0, resampWithConv: true,
   inChannels: 3, resolution: 256, zChannels: 4, doubleZ: true, attnType: 'vanilla', tanhOut: false, embedDim: 4,
-  scaleFactor: 0.18215, normGroups: 32,
+  scaleFactor: 0.18215, normGroups: 32, shortcut: 'none',
 };
 
 const KNOWN = Object.keys(SD_VAE_DEFAULTS);
@@ -58,6 +65,8 @@ export function resolveVAEConfig(raw: AutoencoderKLConfig | Record<string, unkno
   const d = SD_VAE_DEFAULTS;
   const attnType = o.attnType ?? d.attnType;
   if (attnType !== 'vanilla' && attnType !== 'none') throw new ModelConfigError(`${M}: attnType must be 'vanilla' or 'none', got ${JSON.stringify(attnType)}`);
+  const shortcut = o.shortcut ?? d.shortcut;
+  if (shortcut !== 'none' && shortcut !== 'linear') throw new ModelConfigError(`${M}: shortcut must be 'none' or 'linear', got ${JSON.stringify(shortcut)}`);
   const c: ResolvedVAEConfig = {
     ch: intOpt(M, o, 'ch', d.ch, 1),
     outCh: intOpt(M, o, 'outCh', d.outCh, 1),
@@ -75,6 +84,7 @@ export function resolveVAEConfig(raw: AutoencoderKLConfig | Record<string, unkno
     embedDim: intOpt(M, o, 'embedDim', d.embedDim, 1),
     scaleFactor: numOpt(M, o, 'scaleFactor', d.scaleFactor, 1e-12, 1e12),
     normGroups: intOpt(M, o, 'normGroups', d.normGroups, 1),
+    shortcut,
   };
   if (!c.doubleZ) throw new ModelConfigError(`${M}: doubleZ must be true (the posterior needs mean and logvar)`);
   return c;

@@ -197,7 +197,8 @@ export function tiledDecode(vae: AutoencoderKL, z: Tensor, opts: TiledVAEOptions
   if (z.ndim !== 4 || z.shape[1] !== cfg.embedDim) throw new RangeError(`tiledDecode: expected [N, ${cfg.embedDim}, h, w], got [${z.shape.join(', ')}]`);
   const c = ctxOf(opts);
   const d = vae.decoder;
-  let h = tidy(() => d.convIn.forward(vae.postQuantConv.forward(opts.denorm ? z.div(cfg.scaleFactor) : z)));
+  const zu = opts.denorm ? tidy(() => z.div(cfg.scaleFactor)) : z;
+  let h = tidy(() => d.convIn.forward(vae.postQuantConv.forward(zu)));
   try {
     h = mid(h, d.mid, c);
     for (let i = d.up.length - 1; i >= 0; i--) {
@@ -207,12 +208,14 @@ export function tiledDecode(vae: AutoencoderKL, z: Tensor, opts: TiledVAEOptions
       if (up) h = step(h, (t) => upsample(t, up, c));
     }
     const [a, b] = groupAffine(h, d.normOut, c);
-    const y = bandConv(h, d.convOut, c, normSilu(a, b));
+    let y = bandConv(h, d.convOut, c, normSilu(a, b));
     a.dispose(); b.dispose();
-    if (!cfg.tanhOut) return y;
-    return tidy(() => { const t = y.tanh(); y.dispose(); return t; });
+    if (cfg.tanhOut) y = step(y, (t) => t.tanh());
+    // The linear shortcut is pointwise per latent pixel: whole-map, its temporaries are the output's size.
+    return step(y, (t) => vae.addDecoderShortcut(t, zu));
   } finally {
     h.dispose();
+    if (zu !== z) zu.dispose();
   }
 }
 
@@ -234,7 +237,7 @@ export function tiledEncode(vae: AutoencoderKL, x: Tensor, opts: TiledVAEOptions
     const [a, b] = groupAffine(h, e.normOut, c);
     const moments = tidy(() => {
       const o = bandConv(h, e.convOut, c, normSilu(a, b));
-      return vae.quantConv.forward(o);
+      return vae.addEncoderShortcut(vae.quantConv.forward(o), x);
     });
     a.dispose(); b.dispose();
     try {

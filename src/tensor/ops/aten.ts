@@ -58,7 +58,7 @@ export const A = {
   toDtype: defOp('aten::to', 'dtype'), toDevice: defOp('aten::to', 'device'), clone: defOp('aten::clone'),
   detach: defOp('aten::detach'), alias: defOp('aten::alias'), asStrided: defOp('aten::as_strided'),
   // linear algebra
-  matmul: defOp('aten::matmul'), mm: defOp('aten::mm'), bmm: defOp('aten::bmm'), einsum: defOp('aten::einsum'),
+  matmul: defOp('aten::matmul'), mm: defOp('aten::mm'), eigh: defOp('aten::linalg_eigh'), bmm: defOp('aten::bmm'), einsum: defOp('aten::einsum'),
   baddbmm: defOp('aten::baddbmm'), outer: defOp('aten::outer'),
   // creation
   empty: defOp('aten::empty', 'memory_format'), zeros: defOp('aten::zeros'), ones: defOp('aten::ones'),

@@ -2,13 +2,14 @@
 // Defaults are the paper's settings where the paper has one (DESIGN.md §1), except precision (fp32:
 // bf16 autocast only pays off on hardware with fast bf16).
 import { arr, bool, int, nullable, num, obj, oneOf, str, type Infer } from './schema.js';
+import { DEGRADATIONS } from '../../data/degradation_names.js';
 
 export const SOURCE_MODES = ['psu', 'lsu', 'identity', 'noise_upsampling'] as const;
 export const INTERPOLATIONS = ['nearest', 'bilinear', 'bicubic'] as const;
 /** Mirrors src/flow/solvers SOLVER_NAMES (a test keeps them equal; the config stays free of native code). */
 export const SOLVERS = ['euler', 'midpoint', 'heun', 'heun2', 'heun3', 'rk4', 'rk4_classic', 'dopri5'] as const;
 /** Mirrors src/models VAE_PRESETS (kept equal by a test). */
-export const VAE_PRESET_NAMES = ['sd', 'vae_small'] as const;
+export const VAE_PRESET_NAMES = ['sd', 'vae_small', 'vae_f4c8'] as const;
 
 export const unetSpec = obj('EfficientUNet (reference option names)', {
   in_channels: int({ doc: 'input channels: x_t plus the concatenated context latent', default: 8, min: 1 }),
@@ -27,13 +28,15 @@ export const unetSpec = obj('EfficientUNet (reference option names)', {
 });
 
 export const vaeSpec = obj('first stage (KL autoencoder, LDM key names)', {
-  preset: oneOf(VAE_PRESET_NAMES, { doc: 'autoencoder architecture: sd (SD KL-f8, loads sd_ae.ckpt) or vae_small (a CPU-trainable f8 VAE)', default: 'sd' }),
+  preset: oneOf(VAE_PRESET_NAMES, { doc: 'autoencoder architecture: sd (SD KL-f8, loads sd_ae.ckpt), vae_small (a CPU-trainable f8 VAE) or vae_f4c8 (the bundled model\'s f4 VAE with a linear shortcut)', default: 'sd' }),
   path: nullable(str({ doc: 'weights file' }), { doc: 'weights file (.safetensors, .ckpt, .pt); null = the bundled default' }),
   ch: nullable(int({ doc: 'base channels', min: 1 }), { doc: 'override the preset: base channels' }),
   ch_mult: nullable(arr(int({ doc: 'multiplier', min: 1 }), { doc: 'per level', minLength: 1 }), { doc: 'override the preset: channel multipliers' }),
   num_res_blocks: nullable(int({ doc: 'blocks', min: 1 }), { doc: 'override the preset: residual blocks per level' }),
   z_channels: nullable(int({ doc: 'latent channels', min: 1 }), { doc: 'override the preset: latent channels' }),
   embed_dim: nullable(int({ doc: 'embedding channels', min: 1 }), { doc: 'override the preset: embed_dim' }),
+  attn_type: nullable(oneOf(['vanilla', 'none'] as const, { doc: 'attention' }), { doc: "override the preset: 'none' drops the mid-block attention (its cost is quadratic in the latent size)" }),
+  shortcut: nullable(oneOf(['none', 'linear'] as const, { doc: 'shortcut' }), { doc: "override the preset: 'linear' adds a pixel-unshuffle 1×1-conv shortcut around the conv coder (PCA-initialised when trained from scratch)" }),
 });
 
 export const flowSpec = obj('coupling flow matching', {
@@ -44,6 +47,7 @@ export const flowSpec = obj('coupling flow matching', {
   lsu_interpolation: oneOf(INTERPOLATIONS, { doc: 'interpolation for source = lsu', default: 'bilinear' }),
   start_from_noise: bool({ doc: 'x0 = N(0, I) with the low-res latent as context (plain conditional FM) instead of the coupling', default: false }),
   scale_factor: num({ doc: 'latent scale (stored latents are unscaled VAE means)', default: 0.18215, gt: 0 }),
+  scale_by_std: bool({ doc: "LDM's scale_by_std: at a fresh start, scale_factor = 1 / std of the first training batches' high-res latents (stored in the run's checkpoints: resume and export use that value)", default: false }),
 });
 
 export const sourceSpec = obj('a data source', {
@@ -57,6 +61,7 @@ export const dataSpec = obj('training data', {
   image_size: int({ doc: 'high-resolution image size (pixels, square crops)', default: 1024, min: 8 }),
   resize_shorter: nullable(int({ doc: 'pixels', min: 8 }), { doc: 'resize each image\'s shorter side to this before cropping image_size; null = image_size (whole images, rescaled). Set it to the images\' own size to train on native-scale patches' }),
   low_res_size: int({ doc: 'low-resolution size the model upsamples from (pixels)', default: 512, min: 8 }),
+  degradations: arr(oneOf(DEGRADATIONS, { doc: 'degradation' }), { doc: `how the high-res image becomes the low-res input, drawn uniformly per sample (training; validation uses the first): ${DEGRADATIONS.join(', ')} (data/degradation_names.ts)`, default: ['bilinear'], minLength: 1 }),
   batch_size: int({ doc: 'samples per optimizer micro-batch', default: 4, min: 1 }),
   workers: int({ doc: 'data-loading worker threads', default: 2, min: 0 }),
   random_crop: bool({ doc: 'random (not center) crops', default: true }),
@@ -113,6 +118,7 @@ export const trainSpec = obj('optimization and the training loop', {
     rec_loss: oneOf(['l1', 'l2'] as const, { doc: 'pixel reconstruction loss (LDM: l1)', default: 'l1' }),
     kl_weight: num({ doc: 'weight of the KL term (LDM: 1e-6), relative to the per-pixel reconstruction loss', default: 1e-6, min: 0 }),
     sample_posterior: bool({ doc: 'decode a posterior sample (seeded) rather than the mean while training', default: true }),
+    pca_batches: int({ doc: "batches of training crops whose f×f patches initialise a 'linear' shortcut by PCA at a fresh start (0 = keep the random init)", default: 32, min: 0 }),
   }),
 });
 

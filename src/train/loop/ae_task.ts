@@ -4,7 +4,7 @@
 // 1/(C·H·W), without its learned log-variance, perceptual and adversarial terms.
 import type { Batch } from '../../data/index.js';
 import { psuPair } from '../../data/index.js';
-import type { AutoencoderKL } from '../../models/index.js';
+import { PatchMoments, pcaInitShortcut, type AutoencoderKL } from '../../models/index.js';
 import type { Module } from '../../nn/index.js';
 import { F, autocastBf16, noGrad, tidy, type Generator, type Tensor } from '../../tensor/index.js';
 import type { FmboostConfig } from '../config/index.js';
@@ -29,6 +29,23 @@ export class AutoencoderTask implements TrainTask {
   describe(opts: { resumed?: boolean } = {}): string[] {
     const start = opts.resumed ? 'the resumed checkpoint' : this.init;
     return [`autoencoder: ${this.config.model.vae.preset} (${this.model.numParameters().toLocaleString('en-US')} parameters), start: ${start}`];
+  }
+
+  /** PCA of the first pca_batches training batches' f×f patches → the linear shortcut (models/vae/pca.ts). */
+  async prepare(next: () => Promise<Batch>, opts: { loadWeights: boolean }): Promise<string | null> {
+    const n = this.config.train.autoencoder.pca_batches;
+    if (!this.model.encoderShortcut || n === 0 || this.config.model.vae.path !== null || opts.loadWeights) return null;
+    const moments = new PatchMoments(this.model.downFactor);
+    try {
+      for (let i = 0; i < n; i++) {
+        const batch = await next();
+        try { moments.add(this.image(batch)); } finally { batch.dispose(); }
+      }
+      const r = pcaInitShortcut(this.model, moments);
+      return `autoencoder: linear shortcut initialised by PCA of ${r.patches.toLocaleString('en-US')} patches of ${this.model.downFactor}×${this.model.downFactor} px (${n} batches): the top ${this.model.config.embedDim} components keep ${(100 * r.explained).toFixed(2)} % of the variance`;
+    } finally {
+      moments.dispose();
+    }
   }
 
   private image(batch: Batch): Tensor {

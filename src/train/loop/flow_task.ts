@@ -1,13 +1,13 @@
 // Flow mode: train the EfficientUNet with the coupling flow-matching loss, the reference's recipe
 // (DESIGN §1). A batch holds either stored latents (`latent`, `latent_lowres`: unscaled posterior
 // means; scaled here) or images, encoded on the fly with the frozen VAE (posterior mean; the PSU
-// image is the bilinear low-res image resized back up in pixel space).
+// image is the low-res image — degraded by one of data.degradations — resized back up in pixel space).
 import type { Batch } from '../../data/index.js';
 import { psuPair } from '../../data/index.js';
 import { FlowMatcher, NoiseAugmenter, buildSourceAndContext, sample, type UpsamplingMode } from '../../flow/index.js';
 import type { AutoencoderKL, EfficientUNet } from '../../models/index.js';
 import type { Module } from '../../nn/index.js';
-import { F, autocastBf16, noGrad, tidy, type Generator, type Tensor } from '../../tensor/index.js';
+import { F, autocastBf16, cat, noGrad, rand, tidy, type Generator, type Tensor } from '../../tensor/index.js';
 import type { FmboostConfig } from '../config/index.js';
 import { ModelSetupError, buildUNet, frozenVAE } from './models.js';
 import type { Streams, TrainTask, ValImages } from './task.js';
@@ -37,6 +37,37 @@ export class FlowTask implements TrainTask {
     this.upMode = f.source === 'lsu' ? f.lsu_interpolation : f.source;
   }
 
+  /** scale_by_std (LDM): scale_factor = 1 / std of the high-res latents of the first batches. */
+  async prepare(next: () => Promise<Batch>): Promise<string | null> {
+    const f = this.config.model.flow;
+    if (!f.scale_by_std) return null;
+    const batches = 8;
+    let sum = 0, sq = 0, n = 0;
+    for (let i = 0; i < batches; i++) {
+      const batch = await next();
+      try {
+        noGrad(() => tidy(() => {
+          let z: Tensor;
+          if (batch.latent) z = batch.latent.to('float64');
+          else {
+            const post = this.vae.encode(batch.image!);
+            z = post.mean.to('float64');
+            post.dispose();
+          }
+          sum += z.sum().item();
+          sq += z.pow(2).sum().item();
+          n += z.numel;
+        }));
+      } finally {
+        batch.dispose();
+      }
+    }
+    const std = Math.sqrt(Math.max(0, sq / n - (sum / n) ** 2));
+    if (!(std > 0) || !Number.isFinite(std)) throw new ModelSetupError(`scale_by_std: the latents of the first ${batches} batches have std ${std}`);
+    f.scale_factor = 1 / std;
+    return `flow: scale_by_std: latent std ${std.toPrecision(5)} over ${batches} batches → scale_factor ${f.scale_factor.toPrecision(5)}`;
+  }
+
   describe(): string[] {
     return [`VAE (frozen): ${this.config.model.vae.preset}, weights ${this.vaeSource}`];
   }
@@ -50,7 +81,21 @@ export class FlowTask implements TrainTask {
    * x1 (high-res latent) and the low-res latent in model space (× scale_factor), plus the images
    * when the batch had them. For psu the low-res latent is the PSU latent (high-res size).
    */
-  latents(batch: Batch): { x1: Tensor; low: Tensor; psuImage?: Tensor } {
+  /**
+   * The low-res image and its PSU image, each sample degraded by one of data.degradations drawn from `g`
+   * (no draw when there is one, or without g: validation uses the first).
+   */
+  private lowResPair(img: Tensor, g?: Generator): { lowres: Tensor; psu: Tensor } {
+    const ds = this.config.data.degradations, lowResSize = this.config.data.low_res_size;
+    if (ds.length === 1 || !g) return psuPair(img, { lowResSize, degradation: ds[0] });
+    return tidy(() => {
+      const u = rand([img.shape[0]], { generator: g }).toFloat32Array();
+      const pairs = Array.from(u, (v, i) => psuPair(img.narrow(0, i, 1), { lowResSize, degradation: ds[Math.min(ds.length - 1, Math.floor(v * ds.length))] }));
+      return { lowres: cat(pairs.map((p) => p.lowres), 0), psu: cat(pairs.map((p) => p.psu), 0) };
+    });
+  }
+
+  latents(batch: Batch, g?: Generator): { x1: Tensor; low: Tensor; psuImage?: Tensor } {
     const sf = this.config.model.flow.scale_factor;
     return noGrad(() => tidy(() => {
       if (batch.latent) {
@@ -59,7 +104,7 @@ export class FlowTask implements TrainTask {
       }
       const img = batch.image;
       if (!img) throw new ModelSetupError(`batch has neither images nor latents (keys: ${Object.keys(batch.tensors).join(', ')})`);
-      const { lowres, psu } = psuPair(img, { lowResSize: this.config.data.low_res_size });
+      const { lowres, psu } = this.lowResPair(img, g);
       const x1 = this.encode(img);
       const low = this.encode(this.upMode === 'psu' ? psu : lowres);
       return { x1, low, psuImage: psu };
@@ -77,7 +122,7 @@ export class FlowTask implements TrainTask {
 
   loss(batch: Batch, s: Streams): { loss: Tensor } {
     return tidy(() => {
-      const { x1, low } = this.latents(batch);
+      const { x1, low } = this.latents(batch, s.noise);
       const { source, context } = noGrad(() => this.coupling(x1, low, s.noise));
       const run = () => this.matcher.loss((x, t) => this.model.forward(x, t), x1, source, { context, generator: s.time });
       const loss = this.config.train.precision === 'bf16' ? autocastBf16(run).to('float32') : run();

@@ -35,6 +35,8 @@ export interface TrainTask {
   loss(batch: Batch, s: Streams): { loss: Tensor; terms?: Record<string, number> };
   /** Validation images of one batch, made with `net` (the EMA model) and a private generator. Caller disposes. */
   valImages(batch: Batch, net: Module, g: Generator): ValImages;
+  /** Data-dependent initialisation at the start of a run that is not a resume; returns what it did. */
+  prepare?(next: () => Promise<Batch>, opts: { loadWeights: boolean }): Promise<string | null>;
   /** What the task wants printed at start (frozen VAE source, …). */
   describe(opts?: { resumed?: boolean }): string[];
   dispose(): void;
