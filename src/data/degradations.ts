@@ -3,8 +3,8 @@
 // resize, so training can draw from several (data.degradations) and `fmboost eval --degradation` picks the one
 // scored. One definition here serves training (flow task, precompute), validation and eval.
 import { Tensor } from '../tensor/tensor.js';
+import { tidy } from '../tensor/scope.js';
 import { adaptiveAvgPool2d, interpolate } from '../tensor/functional.js';
-
 import { DEGRADATIONS, type Degradation } from './degradation_names.js';
 
 export { DEGRADATIONS, DEGRADATION_DOCS, type Degradation } from './degradation_names.js';
@@ -18,9 +18,10 @@ export function checkDegradation(name: string): Degradation {
   return name as Degradation;
 }
 
-/** [N, C, H, W] → [N, C, h, w] by the named degradation (not clamped, not quantised). */
+/** [N, C, H, W] → [N, C, h, w] (or [C, H, W] → [C, h, w]) by the named degradation (not clamped, not quantised). */
 export function degrade(x: Tensor, size: [number, number], kind: Degradation): Tensor {
-  if (x.ndim !== 4) throw new RangeError(`degrade: expected [N, C, H, W], got [${x.shape.join(', ')}]`);
+  if (x.ndim === 3) return tidy(() => degrade(x.unsqueeze(0), size, kind).squeeze(0));
+  if (x.ndim !== 4) throw new RangeError(`degrade: expected [C, H, W] or [N, C, H, W], got [${x.shape.join(', ')}]`);
   const [H, W] = [x.shape[2], x.shape[3]];
   const [h, w] = size;
   if (!(h >= 1 && w >= 1 && h <= H && w <= W)) throw new RangeError(`degrade: low-res size ${h}×${w} does not fit the ${H}×${W} image`);
@@ -29,6 +30,6 @@ export function degrade(x: Tensor, size: [number, number], kind: Degradation): T
     case 'bilinear_aa': return interpolate(x, { size: [h, w], mode: 'bilinear', antialias: true, alignCorners: false });
     case 'bicubic_aa': return interpolate(x, { size: [h, w], mode: 'bicubic', antialias: true, alignCorners: false });
     case 'area': return adaptiveAvgPool2d(x, [h, w]); // PyTorch's interpolate(mode='area')
-    default: throw new DegradationError(`unknown degradation '${String(kind)}' (known: ${DEGRADATIONS.join(', ')})`);
+    default: checkDegradation(String(kind)); throw new DegradationError(`unhandled degradation '${String(kind)}'`);
   }
 }

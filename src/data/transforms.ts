@@ -96,14 +96,6 @@ export interface PsuPairOptions {
   clamp?: boolean;
 }
 
-function degrade3(x: Tensor, size: [number, number], kind: Degradation): Tensor {
-  const b = x.unsqueeze(0);
-  try {
-    const y = degrade(b, size, kind);
-    try { return y.squeeze(0); } finally { y.dispose(); }
-  } finally { b.dispose(); }
-}
-
 /**
  * The pixel-space-upsampling pair from a high-res image (DESIGN §1): lowres = the degradation (default: the
  * reference's bilinear without antialias) to lowResSize; psu = lowres resized back up to the high-res size in pixel space.
@@ -112,7 +104,7 @@ export function psuPair(hr: Tensor, o: PsuPairOptions): { lowres: Tensor; psu: T
   const [H, W] = dims(hr, 'psuPair');
   const [h, w] = hw(o.lowResSize);
   if (h > H || w > W) throw new RangeError(`psuPair: lowResSize ${h}x${w} is larger than the ${H}x${W} image`);
-  const lowres = hr.ndim === 4 ? degrade(hr, [h, w], o.degradation ?? 'bilinear') : degrade3(hr, [h, w], o.degradation ?? 'bilinear');
+  const lowres = degrade(hr, [h, w], o.degradation ?? 'bilinear');
   const up = resize(lowres, [H, W], { mode: o.upMode ?? 'bilinear' });
   if (!o.clamp) return { lowres, psu: up };
   const psu = up.clamp(-1, 1);

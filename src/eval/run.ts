@@ -149,7 +149,7 @@ function fromU8(u8: Uint8Array, h: number, w: number): Tensor {
 export function makeLowRes(hr: Tensor, factor: number, degradation: Degradation = 'bilinear'): { u8: Uint8Array; image: Tensor; size: [number, number] } {
   const [H, W] = [hr.shape[1], hr.shape[2]];
   const size: [number, number] = [H / factor, W / factor];
-  const lo = tidy(() => degrade(hr.unsqueeze(0), size, degradation).squeeze(0));
+  const lo = degrade(hr, size, degradation);
   try {
     const u8 = toU8(lo);
     return { u8, image: fromU8(u8, size[0], size[1]), size };
