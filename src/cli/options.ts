@@ -1,5 +1,7 @@
 // Option parsers shared by the subcommands (commander calls them with the raw string).
 import { isSolverName, SOLVER_NAMES, type SolverName } from '../flow/index.js';
+import { isPrecisionOption, PRECISIONS, type PrecisionOption } from '../tensor/precision_names.js';
+import { maxThreads } from '../tensor/limits.js';
 
 /** An integer option ≥ min; the error names the flag and the value given. */
 export function intOption(name: string, min: number, max?: number) {
@@ -16,4 +18,18 @@ export function intOption(name: string, min: number, max?: number) {
 export function solverOption(v: string): SolverName {
   if (!isSolverName(v)) throw new Error(`--solver must be one of ${SOLVER_NAMES.join(', ')}, got '${v}'`);
   return v;
+}
+
+/** fp32, bf16 or auto (tensor/precision.ts). */
+export function precisionOption(v: string): PrecisionOption {
+  if (!isPrecisionOption(v)) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, got '${v}'`);
+  return v;
+}
+
+/** The help text of --precision, one for every command. */
+export const PRECISION_HELP = 'model precision: fp32, bf16 (mixed: convs and matmuls in bf16, norms in fp32) or auto (bf16 where the CPU has bf16 instructions, AMX or AVX512-BF16)';
+
+/** --threads: 1 to 4 per core (tensor/limits.ts). */
+export function threadsOption(v: string): number {
+  return intOption('threads', 1, maxThreads())(v);
 }

@@ -40,7 +40,7 @@ export function evalMarkdown(r: EvalResult): string {
     `# fmboost eval: ${r.model}`,
     '',
     `Model \`${r.modelPath}\` (${r.flow.factor}×, source ${r.flow.source}, noise step ${noiseLabel(r.flow.noiseStep)}); ${r.images.length} image(s); seed ${r.seed}.`,
-    `Low-res input (degradation \`${r.degradation}\`): ${DEGRADATION_DOCS[r.degradation]} downsample of the high-res image by the model factor, quantised to 8 bits.`,
+    `Low-res input (degradation \`${r.degradation}\`): ${DEGRADATION_DOCS[r.degradation]} downsample of the high-res image by the model factor, quantised to 8 bits. Model rows at ${r.precision}.`,
     'PSNR / SSIM against the high-res image in [-1, 1] (data range 2; SSIM: 11-tap Gaussian, σ 1.5); means over images.',
     'SWD×1e3: sliced Wasserstein distance between the set of the row\'s outputs and the set of high-res images on Laplacian-pyramid 7×7 patches (Karras et al. 2018), mean over levels; lower is better. A feature-distance score for comparing rows here, not comparable with published FID or SWD values (src/eval/README.md).',
     's/image: wall time of the row on this machine (CFM rows: encode + flow + decode). nfe: UNet evaluations per image.',

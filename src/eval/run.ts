@@ -6,9 +6,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
-import { F, Generator, noGrad, tensor, tidy, type Tensor } from '../tensor/index.js';
+import { F, Generator, isPrecisionOption, noGrad, PRECISIONS, resolvePrecision, tensor, tidy, type Precision, type PrecisionOption, type Tensor } from '../tensor/index.js';
 import { IMAGE_EXTENSIONS, checkDegradation, degrade, floatCHWToU8HWC, readImage, u8HWCToFloatCHW, type Degradation } from '../data/index.js';
-import { disposeModel, loadModel, type CfmModel } from '../pipeline/bundle.js';
+import { disposeModel, layOutFor, loadModel, type CfmModel } from '../pipeline/bundle.js';
 import { decodeTiled, encodeTiled, sizeMultiples, upscalePass, type StageContext } from '../pipeline/stages.js';
 import { colourShift, psnr, ssim, pyramidLevels, SwdSet, swdMany, type SwdOptions } from './metrics/index.js';
 import { isEsrganKind, noiseLabel, parseRows, type EvalRow } from './rows.js';
@@ -51,6 +51,8 @@ export interface EvalOptions {
   gridImages?: number;
   /** How the high-res test image becomes the low-res input (data/degradations.ts; default 'bilinear', the reference's). */
   degradation?: Degradation;
+  /** Precision of the model rows (tensor/precision.ts; default fp32, what the committed evaluations use). */
+  precision?: PrecisionOption;
   /** Progress lines. */
   onProgress?: (line: string) => void;
 }
@@ -97,6 +99,8 @@ export interface EvalResult {
   lowResSize: [number, number][];
   seed: number;
   degradation: Degradation;
+  /** Precision the model rows ran at. */
+  precision: Precision;
   rows: RowResult[];
   /** Label of the CFM row shown as "ours" in the grid (null: no CFM row). */
   gridRow: string | null;
@@ -271,7 +275,10 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const degradation = checkDegradation(o.degradation ?? 'bilinear');
   const gridN = o.gridImages ?? 4;
   const cache = o.cache !== undefined ? new BaselineCache(o.cache) : undefined;
+  if (o.precision !== undefined && !isPrecisionOption(o.precision)) throw new EvalError(`precision must be one of ${PRECISIONS.join(', ')}, got '${String(o.precision)}'`);
+  const precision = resolvePrecision(o.precision);
   const m = loadModel(o.model, { vae: o.vae });
+  layOutFor(m, precision);
   const esrgans = new Map<string, Esrgan>();
   try {
     for (const r of rows) if (isEsrganKind(r.kind)) esrgans.set(r.kind, await loadEsrgan(m.flow.factor, o.esrganModules, r.kind.slice('esrgan-'.length) as EsrganVariant));
@@ -281,7 +288,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   }
   // the ESRGAN column of the grid: slim when it runs, else medium
   const gridEsrgan = (['esrgan-slim', 'esrgan-medium'] as const).find((k) => esrgans.has(k)) ?? null;
-  const ctx: StageContext = { tile: null, pass: 0, passes: 1 };
+  const ctx: StageContext = { tile: null, pass: 0, passes: 1, precision };
   const f = m.flow.factor;
   const mult = sizeMultiples(m).pixel;
   const rowKey = (r: EvalRow) => (r.kind === 'cfm' ? JSON.stringify(cfmSettings(m, r)) : r.kind);
@@ -305,7 +312,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const swdSets = new Map<string, SwdSet>();
   const gridColumns = ['bicubic', ...(gridEsrgan ? [gridEsrgan] : []), ...(gridRow !== null ? [gridRow] : []), 'ground truth'];
   const result: EvalResult = {
-    model: m.name, modelPath: o.model, flow: { ...m.flow }, images: images.map((p) => basename(p)), hrSize: [], lowResSize: [], seed, degradation, rows: [], gridRow, gridColumns, grid: [],
+    model: m.name, modelPath: o.model, flow: { ...m.flow }, images: images.map((p) => basename(p)), hrSize: [], lowResSize: [], seed, degradation, precision, rows: [], gridRow, gridColumns, grid: [],
   };
   log(`eval: model ${m.name} (${f}× ${m.flow.source}), ${images.length} image(s), ${rows.length} row(s)`);
   try {

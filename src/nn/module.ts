@@ -1,5 +1,5 @@
 // Module: named parameters, buffers and submodules whose dotted paths are PyTorch's state_dict keys.
-import { Tensor, keep, noGrad } from '../tensor/index.js';
+import { Tensor, keep, noGrad, type MemoryFormat } from '../tensor/index.js';
 
 export type StateDict = Map<string, Tensor>;
 export type StateDictLike = StateDict | Record<string, Tensor>;
@@ -157,6 +157,34 @@ export class Module {
         }
         for (const [n, b] of m._buffers) {
           const q = keep(b.to(target));
+          b.dispose();
+          m._buffers.set(n, q);
+          (m as unknown as Record<string, unknown>)[n] = q;
+        }
+      }
+    });
+    return this;
+  }
+
+  /**
+   * Puts every 4-D parameter and buffer in a memory format, in place (torch's module.to(memory_format=…)):
+   * with channels_last weights, libtorch's CPU convolutions run oneDNN's NHWC kernels and return channels_last
+   * outputs, which the elementwise ops, GroupNorm and upsampling keep. Call before creating an optimizer.
+   */
+  toMemoryFormat(format: MemoryFormat): this {
+    noGrad(() => {
+      for (const [, m] of this.namedModules()) {
+        for (const [n, p] of m._parameters) {
+          if (!p || p.ndim !== 4 || p.isContiguous(format)) continue;
+          const q = keep(p.contiguous(format)); // made under noGrad: a leaf, so it can require grad again
+          q.requiresGrad_(p.requiresGrad);
+          p.dispose();
+          m._parameters.set(n, q);
+          (m as unknown as Record<string, unknown>)[n] = q;
+        }
+        for (const [n, b] of m._buffers) {
+          if (b.ndim !== 4 || b.isContiguous(format)) continue;
+          const q = keep(b.contiguous(format));
           b.dispose();
           m._buffers.set(n, q);
           (m as unknown as Record<string, unknown>)[n] = q;

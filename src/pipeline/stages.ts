@@ -2,7 +2,7 @@
 //   encode  image [1, 3, H, W] → scaled latent [1, C, H/f, W/f]        (VAE posterior mean × scaleFactor)
 //   flow    x0 (noised coupled latent) → x1 with the UNet's field        (ODE; tiles blended at every evaluation)
 //   decode  scaled latent → image [1, 3, H, W]                          (VAE decoder on latent / scaleFactor)
-import { F, full, noGrad, randn, tidy, keep, type Generator, type Tensor } from '../tensor/index.js';
+import { F, atPrecision, full, noGrad, randn, tidy, keep, type Generator, type Precision, type Tensor } from '../tensor/index.js';
 import { AbortError, NoiseAugmenter, getSolverAsync, linspaceGrid, type VectorField } from '../flow/index.js';
 import type { CfmModel } from './bundle.js';
 import { PipelineError } from './errors.js';
@@ -21,6 +21,8 @@ export interface StageContext {
    * 'blend' runs independent overlapping tiles blended with ramps (memory bounded by the tile, approximate).
    */
   vaeTiling?: 'exact' | 'blend';
+  /** Precision of the model calls (tensor/precision.ts); results stay float32. Default fp32. */
+  precision?: Precision;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
   pass: number;
@@ -62,7 +64,7 @@ async function runExact(stage: UpsampleStage, m: CfmModel, plan: TilePlan, ctx: 
   if ((ctx.vaeTiling ?? 'exact') !== 'exact' || plan.tiles.length === 1) return null;
   checkAbort(ctx.signal, stage);
   const px = plan.tile * m.vae.downFactor;
-  const out = noGrad(() => fn({ bandElements: px * px * m.vae.config.ch }));
+  const out = noGrad(() => atPrecision(ctx.precision, () => fn({ bandElements: px * px * m.vae.config.ch })));
   ctx.onProgress?.(stage, 1, 1, { pass: ctx.pass, passes: ctx.passes, tile: 0, tiles: 1 });
   await nextTick();
   return out;
@@ -81,7 +83,7 @@ export async function encodeTiled(m: CfmModel, img: Tensor, ctx: StageContext): 
     }
   });
   if (exact) return exact;
-  return runTiles('encode', plan, 1, (t) => {
+  return runTiles('encode', plan, 1, (t) => atPrecision(ctx.precision, () => {
     const crop = img.narrow(2, t.y0 * f, t.h * f).narrow(3, t.x0 * f, t.w * f);
     const post = m.vae.encode(crop);
     try {
@@ -89,7 +91,7 @@ export async function encodeTiled(m: CfmModel, img: Tensor, ctx: StageContext): 
     } finally {
       post.dispose();
     }
-  }, ctx);
+  }), ctx);
 }
 
 /** scaled latent [1, C, h, w] → image [1, 3, h·f, w·f] (not clamped). */
@@ -98,16 +100,16 @@ export async function decodeTiled(m: CfmModel, z: Tensor, ctx: StageContext): Pr
   const plan = planTiles(z.shape[2], z.shape[3], ctx.tile, ctx.overlap, 1);
   const exact = await runExact('decode', m, plan, ctx, (o) => tidy(() => tiledDecode(m.vae, z.div(m.flow.scaleFactor), o)));
   if (exact) return exact;
-  return runTiles('decode', plan, f, (t) => m.vae.decode(z.narrow(2, t.y0, t.h).narrow(3, t.x0, t.w).div(m.flow.scaleFactor)), ctx);
+  return runTiles('decode', plan, f, (t) => atPrecision(ctx.precision, () => m.vae.decode(z.narrow(2, t.y0, t.h).narrow(3, t.x0, t.w).div(m.flow.scaleFactor))), ctx);
 }
 
-/** The UNet's velocity field on the whole latent, evaluated tile by tile and blended. */
-export function tiledField(m: CfmModel, context: Tensor, plan: TilePlan): VectorField {
-  return (t: number, x: Tensor) => tidy(() => blendTilesSync(plan, 1, (tl) => {
+/** The UNet's velocity field on the whole latent, evaluated tile by tile and blended (float32 in and out). */
+export function tiledField(m: CfmModel, context: Tensor, plan: TilePlan, precision?: Precision): VectorField {
+  return (t: number, x: Tensor) => tidy(() => blendTilesSync(plan, 1, (tl) => atPrecision(precision, () => {
     const xs = x.narrow(2, tl.y0, tl.h).narrow(3, tl.x0, tl.w);
     const cs = context.narrow(2, tl.y0, tl.h).narrow(3, tl.x0, tl.w);
     return m.unet.forward(xs, full([x.shape[0]], t, { dtype: x.dtype, device: x.device }), cs);
-  }));
+  })));
 }
 
 export interface FlowOptions {
@@ -132,7 +134,7 @@ export async function flowTiled(m: CfmModel, context: Tensor, o: FlowOptions, ct
   const plan = planTiles(context.shape[2], context.shape[3], ctx.tile, ctx.overlap, sizeMultiples(m).latent);
   const x0 = keep(buildSource(m, context, o));
   const grid = linspaceGrid(o.steps, { dtype: 'float32' });
-  const field = tiledField(m, context, plan);
+  const field = tiledField(m, context, plan, ctx.precision);
   try {
     const r = await getSolverAsync(o.solver)((t, y) => noGrad(() => field(t, y)), x0, grid, {
       signal: ctx.signal,

@@ -1,5 +1,5 @@
 // Public types of the upscaling pipeline (the library API `Upsampler` and the CLI share them).
-import type { Tensor } from '../tensor/index.js';
+import type { Precision, PrecisionOption, Tensor } from '../tensor/index.js';
 import type { SolverName } from '../flow/index.js';
 
 /** Where a run is: the stage name and a step counter within it (total known in advance). */
@@ -24,6 +24,8 @@ export interface UpsamplerLoadOptions {
   device?: string;
   /** libtorch intra-op threads (default: all cores). */
   threads?: number;
+  /** 'fp32' (default), 'bf16' (mixed precision, CPU) or 'auto' (bf16 where the CPU has bf16 instructions). */
+  precision?: PrecisionOption;
 }
 
 export interface UpsampleOptions {
@@ -57,6 +59,8 @@ export interface UpsampleInfo {
   solver: SolverName;
   noiseStep: number;
   seed: number;
+  /** The precision the models ran at ('auto' resolved). */
+  precision: Precision;
   scale: number;
   /** What the model passes produced (a power of its factor); ≠ scale when the output was resized down. */
   modelScale: number;

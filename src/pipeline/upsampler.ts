@@ -7,10 +7,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { F, Generator, setNumThreads, tidy, type Tensor } from '../tensor/index.js';
-import { isSolverName, SOLVER_NAMES } from '../flow/index.js';
+import { F, Generator, isPrecisionOption, PRECISIONS, resolvePrecision, setNumThreads, tidy, type Precision, type Tensor } from '../tensor/index.js';
+import { isSolverName, MAX_GRID_POINTS, SOLVER_NAMES } from '../flow/index.js';
 import { readImage } from '../data/index.js';
-import { disposeModel, loadModel, type CfmModel, type CheckpointLoadOptions } from './bundle.js';
+import { disposeModel, layOutFor, loadModel, type CfmModel, type CheckpointLoadOptions } from './bundle.js';
 import { DefaultModelMissingError, PipelineError } from './errors.js';
 import { readLatentFile } from './latent_io.js';
 import { decodeBaseLatent, upscalePass, type StageContext } from './stages.js';
@@ -28,7 +28,7 @@ export function defaultModelPath(): string {
 export class Upsampler {
   private disposed = false;
 
-  private constructor(readonly stages: CfmModel[], readonly device: string) {}
+  private constructor(readonly stages: CfmModel[], readonly device: string, readonly precision: Precision) {}
 
   /** Loads a model bundle (or a training checkpoint, or a list of stage models for a cascade). */
   static async load(opts: UpsamplerLoadOptions & CheckpointLoadOptions = {}): Promise<Upsampler> {
@@ -42,11 +42,19 @@ export class Upsampler {
       paths = Array.isArray(opts.model) ? opts.model : [opts.model];
     }
     const device = opts.device ?? 'cpu';
+    if (opts.precision !== undefined && !isPrecisionOption(opts.precision)) throw new PipelineError('load', `precision must be one of ${PRECISIONS.join(', ')}, got '${String(opts.precision)}'`);
+    let precision: Precision;
+    try {
+      precision = resolvePrecision(opts.precision, device);
+    } catch (e) {
+      throw new PipelineError('load', (e as Error).message);
+    }
     const stages: CfmModel[] = [];
     try {
       for (const p of paths) {
         const m = loadModel(p, { vae: opts.vae, online: opts.online });
         stages.push(m);
+        layOutFor(m, precision);
         if (device !== 'cpu') {
           m.unet.to(device);
           m.vae.to(device);
@@ -56,7 +64,7 @@ export class Upsampler {
       for (const m of stages) disposeModel(m);
       throw e;
     }
-    return new Upsampler(stages, device);
+    return new Upsampler(stages, device, precision);
   }
 
   /** Display name: the stage names joined by ' → '. */
@@ -71,7 +79,7 @@ export class Upsampler {
 
   private check(opts: UpsampleOptions): void {
     if (this.disposed) throw new PipelineError('upsample', 'this Upsampler was disposed');
-    if (opts.steps !== undefined && (!Number.isInteger(opts.steps) || opts.steps < 2)) throw new PipelineError('upsample', `steps must be an integer ≥ 2 (grid points), got ${opts.steps}`);
+    if (opts.steps !== undefined && (!Number.isInteger(opts.steps) || opts.steps < 2 || opts.steps > MAX_GRID_POINTS)) throw new PipelineError('upsample', `steps must be an integer from 2 to ${MAX_GRID_POINTS} (grid points), got ${opts.steps}`);
     if (opts.solver !== undefined && !isSolverName(opts.solver)) throw new PipelineError('upsample', `unknown solver '${opts.solver as string}' (${SOLVER_NAMES.join(', ')})`);
     if (opts.noiseStep !== undefined && (!Number.isInteger(opts.noiseStep) || opts.noiseStep < -1 || opts.noiseStep > 999)) throw new PipelineError('upsample', `noiseStep must be an integer in [-1, 999], got ${opts.noiseStep}`);
     if (opts.seed !== undefined && (!Number.isInteger(opts.seed) || opts.seed < 0)) throw new PipelineError('upsample', `seed must be an integer ≥ 0, got ${opts.seed}`);
@@ -128,7 +136,7 @@ export class Upsampler {
     try {
       for (let i = 0; i < passes.length; i++) {
         const m = passes[i];
-        const ctx: StageContext = { ...this.tiling(m, opts), onProgress: opts.onProgress, signal: opts.signal, pass: i, passes: passes.length };
+        const ctx: StageContext = { ...this.tiling(m, opts), precision: this.precision, onProgress: opts.onProgress, signal: opts.signal, pass: i, passes: passes.length };
         const r = await upscalePass(m, cur, {
           steps: opts.steps ?? m.flow.steps, solver: opts.solver ?? m.flow.solver, noiseStep: opts.noiseStep ?? m.flow.noiseStep, generator,
         }, ctx);
@@ -149,6 +157,7 @@ export class Upsampler {
       const info: UpsampleInfo = {
         model: passes.map((m) => m.name).join(' → '),
         steps, solver, noiseStep, seed,
+        precision: this.precision,
         scale: plan.scale,
         modelScale: plan.modelScale,
         resample: plan.resample ? 'bicubic_aa' : null,
@@ -218,7 +227,7 @@ export class Upsampler {
         throw new PipelineError('upsampleLatent', `latent must be [${m.vae.config.embedDim}, h, w] or [1, ${m.vae.config.embedDim}, h, w] for this model, got [${z.shape.join(', ')}]`);
       }
       const zd = tidy(() => (z.dtype !== 'float32' ? z.to('float32') : z.alias()));
-      const ctx: StageContext = { ...this.tiling(m, opts), onProgress: opts.onProgress, signal: opts.signal, pass: 0, passes: passes.length };
+      const ctx: StageContext = { ...this.tiling(m, opts), precision: this.precision, onProgress: opts.onProgress, signal: opts.signal, pass: 0, passes: passes.length };
       let img: Tensor;
       try {
         img = await decodeBaseLatent(m, zd, scaled ?? true, ctx);

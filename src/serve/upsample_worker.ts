@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   if (cfg.threads) setNumThreads(cfg.threads);
   let up: Upsampler;
   try {
-    up = await Upsampler.load({ model: cfg.model, threads: cfg.threads });
+    up = await Upsampler.load({ model: cfg.model, threads: cfg.threads, precision: cfg.precision });
   } catch (e) {
     post({ type: 'load-error', message: (e as Error).message });
     return;
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   // a single model serves 2×, 3×, 4×, 8×, … (powers of its factor, others shrunk from the covering power:
   // pipeline/scale_plan.ts); a cascade gives its product
   const scales = up.stages.length > 1 ? [up.stages.reduce((a, s) => a * s.flow.factor, 1)] : offeredScales(first.factor);
-  post({ type: 'ready', model: { name: up.modelName, scales, defaults: { steps: first.steps, solver: first.solver, noiseStep: first.noiseStep } } });
+  post({ type: 'ready', model: { name: up.modelName, scales, precision: up.precision, defaults: { steps: first.steps, solver: first.solver, noiseStep: first.noiseStep } } });
   port.on('message', (m: ToWorker) => {
     if (m.type === 'cancel') running.get(m.id)?.abort();
     else if (m.type === 'close') { up.dispose(); port.close(); }

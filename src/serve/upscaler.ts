@@ -25,6 +25,8 @@ export interface ModelDescription {
   name: string;
   /** Overall scales it can produce (powers of its factor; one value for a cascade). */
   scales: number[];
+  /** Precision the worker runs the model at ('auto' resolved); absent for upscalers that do not say. */
+  precision?: string;
   defaults: { steps: number; solver: string; noiseStep: number };
 }
 

@@ -1,10 +1,12 @@
 // Messages between the server and its upsampling worker threads.
 import type { JobOptions } from './options.js';
 import type { ModelDescription } from './upscaler.js';
+import type { PrecisionOption } from '../tensor/precision_names.js';
 
 export interface WorkerConfig {
   model?: string | string[];
   threads?: number;
+  precision?: PrecisionOption;
   maxPixels: number;
 }
 

@@ -8,6 +8,22 @@ import { nativeCall, describeArgs } from './dispatch.js';
 import { A } from './ops/aten.js';
 import type { Generator } from './generator.js';
 
+/** Memory layouts of 4-D tensors (c10::MemoryFormat): NCHW, or channels_last (NHWC strides, what oneDNN's fast
+ *  convolutions want). Shapes stay NCHW either way. */
+export type MemoryFormat = 'contiguous' | 'channels_last';
+const MEMORY_FORMAT = { contiguous: 0, channels_last: 2 } as const;
+
+/** c10's is_channels_last_strides_2d_s4 for a dense tensor: strides of NHWC order, size-1 dims free. */
+function isChannelsLast(shape: number[], strides: number[]): boolean {
+  if (shape.length !== 4) return false;
+  let expected = 1;
+  for (const d of [1, 3, 2, 0]) {
+    if (shape[d] !== 1 && strides[d] !== expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
 export type Shape = number[];
 export type Scalar = number | boolean;
 export type TensorLike = Tensor | number;
@@ -84,7 +100,9 @@ export class Tensor {
   get strides(): number[] {
     return nativeCall('strides', [this], () => native.strides(this.handle));
   }
-  isContiguous(): boolean {
+  /** Dense in the given memory format: 'contiguous' (NCHW row-major, the default) or 'channels_last' (NHWC strides). */
+  isContiguous(format: MemoryFormat = 'contiguous'): boolean {
+    if (format === 'channels_last') return isChannelsLast(this.shape, this.strides);
     return nativeCall('isContiguous', [this], () => native.isContiguous(this.handle));
   }
   /** True when both share the same underlying tensor object. */
@@ -197,7 +215,8 @@ export class Tensor {
   bool(): Tensor { return this.to('bool'); }
   cpu(): Tensor { return this.to('cpu'); }
   clone(): Tensor { return A.clone(this); }
-  contiguous(): Tensor { return A.contiguous(this); }
+  /** A dense copy in the memory format (or this tensor's storage when it already is); channels_last needs 4 dims. */
+  contiguous(format: MemoryFormat = 'contiguous'): Tensor { return A.contiguous(this, MEMORY_FORMAT[format]); }
 
   // ---------------------------------------------------------------- arithmetic (broadcasting)
   add(o: TensorLike, alpha = 1): Tensor { return typeof o === 'number' ? A.addS(this, o, alpha) : A.add(this, o, alpha); }

@@ -213,6 +213,9 @@ export class Trainer {
     }
 
     const t = c.train;
+    // bf16 runs oneDNN's NHWC kernels: channels_last weights (and so activations) avoid a reorder per conv.
+    // Before the optimizer, whose state takes its parameters' layout. fp32 keeps NCHW (bit-exact resume).
+    if (t.precision === 'bf16') for (const m of [this.task.model, this.task.emaModel]) m.toMemoryFormat('channels_last');
     const params = this.task.model.parameters().filter((p) => p.requiresGrad);
     const hyper = { lr: t.lr, betas: [t.betas[0], t.betas[1]] as [number, number], eps: t.eps, weightDecay: t.weight_decay };
     this.optimizer = t.optimizer === 'adamw' ? new AdamW(params, hyper) : new Adam(params, hyper);
@@ -261,7 +264,10 @@ export class Trainer {
         online = isCk ? sub('model.') : toLdmVaeStateDict(raw, levels);
         ema = isCk && [...raw.keys()].some((k) => k.startsWith('ema.')) ? sub('ema.') : undefined;
       }
-      this.say(`--load_weights ${path}: model: ${reportLoad(this.task.model.loadStateDict(online, { strict: false }))}`);
+      const rep = this.task.model.loadStateDict(online, { strict: false });
+      // a file with none of the model's keys is the wrong file, not a fine-tuning start
+      if (!rep.loaded.length) throw new TrainerSetupError(`--load_weights ${path}: none of its ${online.size} tensors fits the ${this.task.mode === 'flow' ? 'UNet' : 'autoencoder'} (${reportLoad(rep)})`);
+      this.say(`--load_weights ${path}: model: ${reportLoad(rep)}`);
       // The EMA starts from the loaded EMA weights when the file has them; otherwise it copies the
       // online weights at its first updates (update_after_step) anyway.
       if (ema) this.say(`--load_weights ${path}: EMA: ${reportLoad(this.task.emaModel.loadStateDict(ema, { strict: false }))}`);

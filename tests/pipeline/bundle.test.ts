@@ -135,7 +135,8 @@ test('training checkpoint: EMA UNet, flow settings from the config, VAE from mod
     const m8 = loadBundle(sampled);
     assert.deepEqual(m8.flow, { ...m6.flow, solver: 'heun', steps: 3 });
     disposeModel(m8);
-    assert.throws(() => exportBundle(ck, join(dir, 'bad.safetensors'), { sampling: { steps: 1 } }), /flow\.steps must be an integer ≥ 2/);
+    assert.throws(() => exportBundle(ck, join(dir, 'bad.safetensors'), { sampling: { steps: 1 } }), /flow\.steps must be an integer from 2 to 1001/);
+    assert.throws(() => exportBundle(ck, join(dir, 'bad.safetensors'), { sampling: { steps: 1e9 } }), /flow\.steps must be an integer from 2 to 1001/);
     // float16 export: half the bytes, weights equal to the float32 ones after rounding to half precision.
     const half = join(dir, 'half.safetensors');
     exportBundle(ck, half, { dtype: 'float16' });

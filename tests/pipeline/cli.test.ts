@@ -88,3 +88,21 @@ test('upsample without --model and without the bundled default: exit 1 and how t
   assert.match(p.stderr, /--model PATH/);
   assert.ok(!existsSync(join(dir, 'upscaled', 'a_x2.png')));
 });
+
+test('upsample: absurd --steps, --threads and --precision are refused at once, naming the flag and the range', async () => {
+  for (const [args, re] of [
+    [['--steps', '1000000000'], /--steps must be an integer from 2 to 1001, got '1000000000'/],
+    [['--threads', '100000'], /--threads must be an integer from 1 to \d+, got '100000'/],
+    [['--precision', 'fp16'], /--precision must be one of fp32, bf16, auto, got 'fp16'/],
+  ] as const) {
+    const t0 = Date.now();
+    const p = run(['a.png', '--model', model, '--out', 'never', ...args]);
+    assert.notEqual(p.status, 0);
+    assert.match(p.stderr, re);
+    assert.ok(Date.now() - t0 < 20_000, 'refused before any work');
+    assert.ok(!existsSync(join(dir, 'never')), 'nothing written');
+  }
+  const ok = run(['a.png', '--model', model, '--out', 'bf16', '--precision', 'bf16']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal((await readImageText(join(dir, 'bf16', 'a_x2.png')))['fmboost:precision'], 'bf16');
+});

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { F, Generator, full, liveTensors, manualSeed, noGrad, rand, randn, tidy, type Tensor } from '../../src/tensor/index.js';
+import { F, Generator, full, liveTensors, manualSeed, noGrad, rand, randn, resolvePrecision, tidy, type Tensor } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
 import { writeImage } from '../../src/data/index.js';
 import { NoiseAugmenter, AbortError } from '../../src/flow/index.js';
@@ -120,7 +120,8 @@ test('odd sizes are padded and cropped back; LSU models; 4-D input accepted; bad
   const rl = await lsu.upsampleImage(img, { seed: 0 });
   assert.deepEqual(rl.image.shape, [3, 32, 32]);
   await assert.rejects(up.upsampleImage(tidy(() => rand([4, 8, 8]))), (e: Error) => e instanceof PipelineError && /\[3, H, W\]/.test(e.message));
-  await assert.rejects(up.upsampleImage(img, { steps: 1 }), /steps must be an integer ≥ 2/);
+  await assert.rejects(up.upsampleImage(img, { steps: 1 }), /steps must be an integer from 2 to 1001/);
+  await assert.rejects(up.upsampleImage(img, { steps: 1e9 }), /steps must be an integer from 2 to 1001 \(grid points\), got 1000000000/);
   await assert.rejects(up.upsampleImage(img, { solver: 'rk5' as never }), /unknown solver 'rk5'/);
   for (const t of [odd, r.image, r4.image, rl.image]) t.dispose();
   up.dispose();
@@ -275,4 +276,28 @@ test('no model and no bundled default: a clear error saying how to pass one', as
     if (prev === undefined) delete process.env.FMBOOST_DEFAULT_MODEL;
     else process.env.FMBOOST_DEFAULT_MODEL = prev;
   }
+});
+
+test('precision: bf16 (channels_last weights) stays close to fp32 and is recorded; auto resolves; bad values are refused', async () => {
+  const f32 = await Upsampler.load({ model: livePath });
+  const b16 = await Upsampler.load({ model: livePath, precision: 'bf16' });
+  const auto = await Upsampler.load({ model: livePath, precision: 'auto' });
+  try {
+    assert.equal(f32.precision, 'fp32');
+    assert.equal(auto.precision, resolvePrecision('auto'));
+    assert.ok(b16.stages[0].vae.encoder.convIn.weight.isContiguous('channels_last'));
+    assert.ok(f32.stages[0].vae.encoder.convIn.weight.isContiguous());
+    const a = await f32.upsampleImage(img, { seed: 1 });
+    const b = await b16.upsampleImage(img, { seed: 1 });
+    assert.equal(a.info.precision, 'fp32');
+    assert.equal(b.info.precision, 'bf16');
+    assert.equal(b.image.dtype, 'float32');
+    const d = maxAbsDiff(a.image, b.image);
+    assert.ok(d > 0 && d < 0.1, `bf16 vs fp32 max |Δ| ${d}`);
+    a.image.dispose(); b.image.dispose();
+  } finally {
+    f32.dispose(); b16.dispose(); auto.dispose();
+  }
+  await assert.rejects(Upsampler.load({ model: livePath, precision: 'fp16' as never }), /precision must be one of fp32, bf16, auto, got 'fp16'/);
+  await assert.rejects(Upsampler.load({ model: livePath, precision: 'bf16', device: 'cuda' }), /CPU only/);
 });

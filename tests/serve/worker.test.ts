@@ -29,7 +29,7 @@ describe('serve with the real upsampler in worker threads', () => {
 
   test('/api/info describes the loaded model; a job gives a 2× PNG with progress per stage', async () => {
     const info = (await (await fetch(`${base}/api/info`)).json()) as any;
-    assert.deepEqual(info.model, { name: 'tiny-serve', scales: [2, 3, 4, 8], defaults: { steps: 3, solver: 'euler', noiseStep: 400 } });
+    assert.deepEqual(info.model, { name: 'tiny-serve', scales: [2, 3, 4, 8], precision: 'fp32', defaults: { steps: 3, solver: 'euler', noiseStep: 400 } });
     // two slower jobs occupy both workers, so ours is still queued when its event stream connects
     const slow = await gradientPng(48, 48);
     const blockers = await Promise.all([0, 1].map(() => fetch(`${base}/api/upscale?steps=40`, { method: 'POST', body: slow }).then((x) => x.json() as any)));

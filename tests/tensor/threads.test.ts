@@ -1,7 +1,8 @@
 // Intra-op thread count: set/get round trip, bad values rejected, results unchanged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setNumThreads, getNumThreads, randn, Generator, tidy } from '../../src/index.js';
+import { availableParallelism } from 'node:os';
+import { setNumThreads, getNumThreads, maxThreads, randn, Generator, tidy } from '../../src/index.js';
 
 test('setNumThreads / getNumThreads round trip and reject bad values', () => {
   const original = getNumThreads();
@@ -11,10 +12,11 @@ test('setNumThreads / getNumThreads round trip and reject bad values', () => {
       setNumThreads(n);
       assert.equal(getNumThreads(), n);
     }
-    for (const bad of [0, -1, 1.5, NaN, Infinity]) {
+    for (const bad of [0, -1, 1.5, NaN, Infinity, maxThreads() + 1, 100000]) {
       assert.throws(() => setNumThreads(bad), (e: Error) => e instanceof RangeError && e.message.includes(`setNumThreads(${bad})`));
     }
     assert.equal(getNumThreads(), 3, 'a rejected value leaves the setting alone');
+    assert.equal(maxThreads(), 4 * availableParallelism());
     // The thread count does not change results.
     const r = (n: number) => tidy(() => {
       setNumThreads(n);

@@ -78,3 +78,21 @@ test('--load_weights loads fitting tensors non-strictly and reports the rest', a
   assert.ok(Number(m[1]) > 10 && Number(m[2]) > 0 && Number(m[3]) > 0, m[0]);
   assert.match(r.stderr, /--load_weights .*: EMA: loaded \d+ tensors/);
 });
+
+test('--load_weights from a model bundle takes its UNet; a file with nothing that fits is an error', async () => {
+  const logs = join(f.dir, 'logs');
+  const src = await runCli(['train', '--config', flowConfig(f, { ...noVal, checkpoint_every: 0, max_steps: 1 }), '--name', 'bsrc', '--logdir', logs], f.dir);
+  assert.equal(src.code, 0, src.stderr);
+  const bundle = join(f.dir, 'b.safetensors');
+  const ex = await runCli(['export', join(logs, 'bsrc/checkpoints/last.safetensors'), '--out', bundle], f.dir);
+  assert.equal(ex.code, 0, ex.stderr);
+  const cfg = flowConfig(f, { ...noVal, checkpoint_every: 0, max_steps: 1 });
+  const r = await runCli(['train', '--config', cfg, '--name', 'bdst', '--logdir', logs, '--load_weights', bundle], f.dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /--load_weights .*: model: loaded \d+ tensors(?!; kept)/);
+  assert.doesNotMatch(r.stderr, /missing/);
+  // the VAE's weights file holds no UNet key: refused, naming the file
+  const bad = await runCli(['train', '--config', cfg, '--name', 'bbad', '--logdir', logs, '--load_weights', f.vae], f.dir);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--load_weights .*: none of its \d+ tensors fits the UNet/);
+});

@@ -133,3 +133,20 @@ test('flow mode: degradations drawn per sample from data.degradations; scale_by_
   assert.equal(c2.model.flow.scale_factor, sf);
   assert.throws(() => config('flow', ['data.degradations=[bilinaer]']), /did you mean "bilinear"/);
 });
+
+test('flow mode: model.flow.t_zero_fraction trains a share of samples at t = 0; out-of-range values are refused', async () => {
+  const extra = [`model.vae.path=${f.vae}`, 'model.flow.noising_step=-1', 'train.val.every=0', 'train.log.every=1'];
+  assert.throws(() => config('flow', ['model.flow.t_zero_fraction=1.5']), /t_zero_fraction/);
+  const run = async (frac: number, name: string) => {
+    const r = await new Trainer({ config: config('flow', [...extra, `model.flow.t_zero_fraction=${frac}`, 'train.max_steps=2']), expDir: join(f.dir, name), out: sink, handleSignals: false }).run();
+    assert.equal(r.status, 'finished');
+    return readMetricsCsv(join(f.dir, name, 'metrics.csv')).rows.map((x) => x['train/loss']).filter((v) => v !== undefined);
+  };
+  const a = await run(0, 'tz0'), b = await run(1, 'tz1');
+  // Same data, weights and x0; only t differs (all 0 with fraction 1). The fresh UNet's output is 0 (zero-initialised
+  // out conv) and the linear path's target x1 − x0 has no t, so step 1's losses are equal; after one update they differ.
+  assert.equal(a.length, 2);
+  assert.ok([...a, ...b].every((v) => Number.isFinite(v)));
+  assert.equal(a[0], b[0]);
+  assert.notEqual(a[1], b[1]);
+});

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { setNumThreads } from '../../tensor/index.js';
 import { DEFAULT_ROWS, disposeGrid, runEval, writeEvalReport } from '../../eval/index.js';
 import { reportError } from '../errors.js';
-import { intOption } from '../options.js';
+import { intOption, PRECISION_HELP, precisionOption, threadsOption } from '../options.js';
+import type { PrecisionOption } from '../../tensor/index.js';
 import { DEGRADATIONS, type Degradation } from '../../data/degradation_names.js';
 
 interface CliOptions {
@@ -25,6 +26,7 @@ interface CliOptions {
   esrgan?: boolean;
   esrganModules?: string;
   threads?: number;
+  precision?: PrecisionOption;
   quiet?: boolean;
 }
 
@@ -46,13 +48,14 @@ export function register(program: Command): void {
     .option('--cache <dir>', 'reuse / store the ESRGAN rows\' outputs (and their measured seconds) in this folder')
     .option('--esrgan-modules <dir>', 'folder whose node_modules hold the ESRGAN packages (default: FMBOOST_ESRGAN_MODULES, else fmboost\'s)')
     .option('--degradation <name>', `how each test image is made low-res: ${DEGRADATIONS.join(', ')}`, 'bilinear')
-    .option('--threads <n>', 'libtorch threads (default: all cores)', intOption('threads', 1))
+    .option('--threads <n>', 'libtorch threads (default: all cores)', threadsOption)
+    .option('--precision <p>', `${PRECISION_HELP}; default fp32`, precisionOption)
     .option('--quiet', 'no progress lines')
     .action(async (opts: CliOptions) => {
       try {
         if (opts.threads !== undefined) setNumThreads(opts.threads);
         const r = await runEval({
-          model: opts.model, images: opts.images, match: opts.match, limit: opts.limit, rows: opts.rows, esrgan: opts.esrgan, cache: opts.cache, esrganModules: opts.esrganModules, vae: opts.vae, seed: opts.seed, gridImages: opts.grid, gridRow: opts.gridRow, degradation: opts.degradation,
+          model: opts.model, images: opts.images, match: opts.match, limit: opts.limit, rows: opts.rows, esrgan: opts.esrgan, cache: opts.cache, esrganModules: opts.esrganModules, vae: opts.vae, seed: opts.seed, gridImages: opts.grid, gridRow: opts.gridRow, degradation: opts.degradation, precision: opts.precision,
           onProgress: opts.quiet ? undefined : (l) => process.stderr.write(l + '\n'),
         });
         try {

@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { exportBundle } from '../../pipeline/index.js';
-import { SOLVER_NAMES, type SolverName } from '../../flow/index.js';
+import { MAX_GRID_POINTS, SOLVER_NAMES, type SolverName } from '../../flow/index.js';
 import { intOption, solverOption } from '../options.js';
 import { resolveCheckpointPath } from '../../train/trainer.js';
 import { reportError } from '../errors.js';
@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option('--vae <file>', 'VAE weights when the checkpoint\'s config names none')
     .option('--info <json>', 'extra provenance stored in the bundle (a JSON object)')
     .option('--solver <name>', `default ODE solver stored in the bundle: ${SOLVER_NAMES.join(', ')} (default: the run's validation solver)`, solverOption)
-    .option('--steps <n>', 'default ODE grid points stored in the bundle (default: the run\'s validation steps)', intOption('steps', 2))
+    .option('--steps <n>', 'default ODE grid points stored in the bundle (default: the run\'s validation steps)', intOption('steps', 2, MAX_GRID_POINTS))
     .action((checkpoint: string, o: Opts) => {
       try {
         const ck = resolveCheckpointPath(checkpoint);

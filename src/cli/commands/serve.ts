@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ServeApp, SERVE_DEFAULTS } from '../../serve/server.js';
 import { WorkerPool } from '../../serve/worker_pool.js';
-import { intOption } from '../options.js';
+import { intOption, PRECISION_HELP, precisionOption, threadsOption } from '../options.js';
+import type { PrecisionOption } from '../../tensor/precision_names.js';
 
 function positive(name: string) {
   return (v: string): number => {
@@ -26,6 +27,7 @@ interface ServeCliOptions {
   maxOutputPixels: number;
   workdir?: string;
   threads?: number;
+  precision?: PrecisionOption;
 }
 
 export function register(program: Command): void {
@@ -41,10 +43,11 @@ export function register(program: Command): void {
     .option('--max-pixels <n>', 'largest input image, width × height, checked before decoding (422 above)', intOption('max-pixels', 1), SERVE_DEFAULTS.maxPixels)
     .option('--max-output-pixels <n>', 'largest output, width × height × scale², a job may ask for (422 above)', intOption('max-output-pixels', 1), SERVE_DEFAULTS.maxOutputPixels)
     .option('--workdir <dir>', 'keep results as files in this folder (default: in memory); removed on exit')
-    .option('--threads <n>', 'libtorch threads per worker (default: cores / concurrency)', intOption('threads', 1))
+    .option('--threads <n>', 'libtorch threads per worker (default: cores / concurrency)', threadsOption)
+    .option('--precision <p>', `${PRECISION_HELP}; default fp32`, precisionOption)
     .action(async (o: ServeCliOptions) => {
       const threads = o.threads ?? Math.max(1, Math.floor(availableParallelism() / o.concurrency));
-      const pool = new WorkerPool({ size: o.concurrency, model: o.model && resolve(o.model), threads, maxPixels: o.maxPixels });
+      const pool = new WorkerPool({ size: o.concurrency, model: o.model && resolve(o.model), threads, precision: o.precision, maxPixels: o.maxPixels });
       try {
         await pool.ready();
       } catch (e) {

@@ -8,12 +8,13 @@ import { basename, extname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { F, cat, tidy, type Tensor } from '../../tensor/index.js';
 import { IMAGE_EXTENSIONS, encodeTensorImage, readImage } from '../../data/index.js';
-import { SOLVER_NAMES, type SolverName } from '../../flow/index.js';
+import { MAX_GRID_POINTS, SOLVER_NAMES, type SolverName } from '../../flow/index.js';
 import { Upsampler } from '../../pipeline/upsampler.js';
 import { MAX_SCALE } from '../../pipeline/scale_plan.js';
 import type { UpsampleInfo, UpsampleOptions, UpsampleStage } from '../../pipeline/types.js';
 import { reportError } from '../errors.js';
-import { intOption, solverOption } from '../options.js';
+import { intOption, PRECISION_HELP, precisionOption, solverOption, threadsOption } from '../options.js';
+import type { PrecisionOption } from '../../tensor/index.js';
 
 const LATENT_EXTENSIONS = ['.npy', '.safetensors'];
 const FORMATS = { png: 'png', jpg: 'jpeg', jpeg: 'jpeg', webp: 'webp' } as const;
@@ -34,6 +35,7 @@ interface CliOptions {
   compare?: boolean;
   latentScaled?: boolean;
   threads?: number;
+  precision?: PrecisionOption;
   quiet?: boolean;
 }
 
@@ -98,6 +100,7 @@ function metadata(info: UpsampleInfo, input: string): Record<string, string> {
     'fmboost:solver': info.solver,
     'fmboost:noise_step': String(info.noiseStep),
     'fmboost:seed': String(info.seed),
+    'fmboost:precision': info.precision,
     'fmboost:scale': String(info.scale),
     ...(info.resample ? { 'fmboost:model_scale': String(info.modelScale), 'fmboost:resample': info.resample } : {}),
     'fmboost:input': basename(input),
@@ -127,7 +130,7 @@ export async function runUpsample(inputs: string[], o: CliOptions): Promise<numb
   const files = expandInputs(inputs);
   if (!files.length) throw new Error('no input images found');
   const progress = new Progress(Boolean(process.stderr.isTTY), Boolean(o.quiet));
-  const up = await Upsampler.load({ model: o.model, vae: o.vae, threads: o.threads });
+  const up = await Upsampler.load({ model: o.model, vae: o.vae, threads: o.threads, precision: o.precision });
   const controller = new AbortController();
   const onSigint = () => {
     progress.line('interrupted: stopping after the current step');
@@ -197,7 +200,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output directory', 'upscaled')
     .option('--model <path>', 'CFM model bundle or training checkpoint; repeat for a cascade of stages (default: the bundled model)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--vae <path>', 'VAE weights for a training checkpoint whose config names none')
-    .option('--steps <n>', 'ODE grid points (steps − 1 solver steps; default: the model\'s)', intOption('steps', 2))
+    .option('--steps <n>', 'ODE grid points (steps − 1 solver steps; default: the model\'s)', intOption('steps', 2, MAX_GRID_POINTS))
     .option('--solver <name>', `ODE solver: ${SOLVER_NAMES.join(', ')} (default: the model's)`, solverOption)
     .option('--noise-step <s>', 'noise augmentation step of the source, of 1000 (-1: none; default: the model\'s)', intOption('noise-step', -1))
     .option('--scale <k>', `overall scale, 2 to ${MAX_SCALE}: powers of the model's factor run that many passes, other scales the next power then an antialiased shrink (default: one pass)`, intOption('scale', 2, MAX_SCALE))
@@ -209,7 +212,8 @@ export function register(program: Command): void {
     .option('--compare', 'also write a side-by-side image: bicubic | fmboost')
     .option('--latent-scaled', 'latent inputs are already multiplied by the scale factor (default: the file\'s metadata, else scaled)')
     .option('--latent-unscaled', 'latent inputs are raw VAE means (not multiplied by the scale factor)')
-    .option('--threads <n>', 'libtorch threads (default: all cores)', intOption('threads', 1))
+    .option('--threads <n>', 'libtorch threads (default: all cores)', threadsOption)
+    .option('--precision <p>', `${PRECISION_HELP}; default fp32`, precisionOption)
     .option('--quiet', 'only print errors')
     .action(async (inputs: string[], opts: CliOptions & { latentUnscaled?: boolean }) => {
       if (opts.latentScaled && opts.latentUnscaled) throw new Error('give at most one of --latent-scaled and --latent-unscaled');

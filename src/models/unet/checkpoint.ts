@@ -1,6 +1,7 @@
 // UNet weights out of checkpoints: the reference's Lightning checkpoints keep the online network under
 // `model.net.` and the EMA copy (used for sampling) under `ema_model.ema_model.net.`; fmboost's own training
-// checkpoints (src/train/checkpoint.ts) under `model.` and `ema.`; a bare state_dict has no prefix.
+// checkpoints (src/train/checkpoint.ts) under `model.` and `ema.`; model bundles (src/pipeline/bundle.ts) keep the
+// EMA UNet under `unet.`; a bare state_dict has no prefix.
 import type { Tensor } from '../../tensor/index.js';
 import { ModelConfigError } from '../config_util.js';
 
@@ -8,11 +9,14 @@ export const UNET_PREFIXES = { online: 'model.net.', ema: 'ema_model.ema_model.n
 /** fmboost training checkpoints: online weights under `model.`, EMA under `ema.`. */
 export const TRAIN_CHECKPOINT_PREFIXES = { online: 'model.', ema: 'ema.' } as const;
 
+/** fmboost model bundles: the (EMA) UNet under `unet.`. */
+export const BUNDLE_UNET_PREFIX = 'unet.';
+
 export type UnetWeights = 'ema' | 'online';
 
 export interface UnetCheckpointSelection {
   /** 'lightning' (the reference), 'fmboost-checkpoint' (our training checkpoints) or 'bare'. */
-  layout: 'lightning' | 'fmboost-checkpoint' | 'bare';
+  layout: 'lightning' | 'fmboost-checkpoint' | 'fmboost-bundle' | 'bare';
   /** The copy taken; null for a bare state dict. */
   weights: UnetWeights | null;
   prefix: string | null;
@@ -36,6 +40,9 @@ export function selectUnetWeights(allKeys: Iterable<string>, which: 'auto' | Une
   const found = layouts.find(({ layout, p }) => layout === 'lightning'
     ? has(p.ema) || has(p.online)
     : keys.some((k) => (k.startsWith(p.ema) || k.startsWith(p.online)) && UNET_ROOTS.test(k.slice(k.indexOf('.') + 1))));
+  if (!found && which !== 'online' && keys.some((k) => k.startsWith(BUNDLE_UNET_PREFIX) && UNET_ROOTS.test(k.slice(BUNDLE_UNET_PREFIX.length)))) {
+    return { layout: 'fmboost-bundle', weights: 'ema', prefix: BUNDLE_UNET_PREFIX, keys: keys.filter((k) => k.startsWith(BUNDLE_UNET_PREFIX)) };
+  }
   if (!found) {
     if (which !== 'auto') throw new ModelConfigError(`checkpoint has no ${which} UNet weights (no keys starting with '${UNET_PREFIXES[which]}'), nor is it an fmboost training checkpoint (keys '${TRAIN_CHECKPOINT_PREFIXES[which]}…')`);
     return { layout: 'bare', weights: null, prefix: null, keys };

@@ -120,11 +120,20 @@ export class FlowTask implements TrainTask {
     );
   }
 
+  /** model.flow.t_zero_fraction > 0: t ~ U[0, 1) with that share of samples set to 0 (both draws from the time
+   *  stream); 0: undefined, and the matcher draws t ~ U[0, 1) itself, as the reference. */
+  private trainTimes(b: number, g: Generator): Tensor | undefined {
+    const frac = this.config.model.flow.t_zero_fraction;
+    if (!(frac > 0)) return undefined;
+    return tidy(() => rand([b], { generator: g }).mul(rand([b], { generator: g }).ge(frac).float()));
+  }
+
   loss(batch: Batch, s: Streams): { loss: Tensor } {
     return tidy(() => {
       const { x1, low } = this.latents(batch, s.noise);
       const { source, context } = noGrad(() => this.coupling(x1, low, s.noise));
-      const run = () => this.matcher.loss((x, t) => this.model.forward(x, t), x1, source, { context, generator: s.time });
+      const t = this.trainTimes(x1.shape[0], s.time);
+      const run = () => this.matcher.loss((x, tt) => this.model.forward(x, tt), x1, source, { context, generator: s.time, t });
       const loss = this.config.train.precision === 'bf16' ? autocastBf16(run).to('float32') : run();
       return { loss };
     });
@@ -139,7 +148,8 @@ export class FlowTask implements TrainTask {
       const { latent } = sample((x, t) => unet.forward(x, t), { lowresLatent: low, zSize: [x1.shape[2], x1.shape[3]], coupling: { upsamplingMode: this.upMode, startFromNoise: f.start_from_noise, scaleFactor: f.scale_factor } }, {
         solver: v.solver, steps: v.num_steps, noiseStep: f.noising_step, generator: g, matcher: this.matcher,
       });
-      const dec = (z: Tensor) => this.vae.decode(z, { denorm: true }).clamp(-1, 1);
+      // latents are × flow.scale_factor (encode above), which scale_by_std may have set: not the VAE config's own
+      const dec = (z: Tensor) => this.vae.decode(z.div(f.scale_factor)).clamp(-1, 1);
       const hr = batch.image ? batch.image.alias() : dec(x1);
       let lr: Tensor;
       if (psuImage) lr = psuImage;
