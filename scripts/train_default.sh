@@ -7,8 +7,9 @@
 #   3. CFM         configs/default/cfm.yaml (4×, on the fly from image crops, two degradations)        → $LOGDIR/default/cfm
 #   4. bundle      fmboost export --fp16 (EMA UNet + VAE, provenance in its metadata)                   → models/default/
 #   5. evaluation  fmboost eval on one tile per test photo, for both degradations                      → docs/eval/{bilinear,bicubic_aa}
-# The committed bundle was made this way except for one detour in stage 3: 3,200 steps with uniform t first (which
-# learned nothing: models/default/training/README.md), then 6,000 with t_zero_fraction 0.5 from those weights.
+# The committed bundle was made this way except for stage 3's history: 3,200 steps with uniform t first (which
+# learned nothing: models/default/training/README.md), then 6,000 with t_zero_fraction 0.5 from those weights, then
+# 3,400 with train.lr_schedule=cosine_warmup from step 6,000 (--load_weights; +0.1 dB).
 # Environment: LOGDIR (default logs), VAE_STEPS, CFM_STEPS (stop points), FMBOOST_THREADS (default: all cores),
 # FMBOOST_ESRGAN_MODULES (where the optional ESRGAN packages are installed, for the eval's ESRGAN rows).
 set -euo pipefail
