@@ -149,7 +149,7 @@ export class Module {
       for (const [, m] of this.namedModules()) {
         for (const [n, p] of m._parameters) {
           if (!p) continue;
-          const q = keep(p.to(target).detach());
+          const q = keep(p.to(target)); // under noGrad: a leaf (a detach() here left one tensor per parameter alive)
           q.requiresGrad_(p.requiresGrad);
           p.dispose();
           m._parameters.set(n, q);

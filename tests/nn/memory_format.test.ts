@@ -42,6 +42,11 @@ test('toMemoryFormat: 4-D parameters become channels_last, others stay, names an
   assert.equal(conv.bias!.ndim, 1);
   conv.toMemoryFormat('contiguous');
   assert.ok(conv.weight.isContiguous());
+  // Module.to builds its tensors the same way: a dtype round trip keeps the count too
+  const n = liveTensors();
+  conv.to('float64').to('float32');
+  assert.equal(conv.weight.dtype, 'float32');
+  assert.equal(liveTensors(), n, 'Module.to leaves no tensor behind');
   w0.dispose();
   conv.dispose();
   assert.equal(liveTensors(), before);
