@@ -6,7 +6,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
-import { F, Generator, isPrecisionOption, noGrad, PRECISIONS, resolvePrecision, tensor, tidy, type Precision, type PrecisionOption, type Tensor } from '../tensor/index.js';
+import { F, Generator, noGrad, resolvePrecision, tensor, tidy, type Precision, type PrecisionOption, type Tensor } from '../tensor/index.js';
 import { IMAGE_EXTENSIONS, checkDegradation, degrade, floatCHWToU8HWC, readImage, u8HWCToFloatCHW, type Degradation } from '../data/index.js';
 import { disposeModel, layOutFor, loadModel, type CfmModel } from '../pipeline/bundle.js';
 import { decodeTiled, encodeTiled, sizeMultiples, upscalePass, type StageContext } from '../pipeline/stages.js';
@@ -275,8 +275,12 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
   const degradation = checkDegradation(o.degradation ?? 'bilinear');
   const gridN = o.gridImages ?? 4;
   const cache = o.cache !== undefined ? new BaselineCache(o.cache) : undefined;
-  if (o.precision !== undefined && !isPrecisionOption(o.precision)) throw new EvalError(`precision must be one of ${PRECISIONS.join(', ')}, got '${String(o.precision)}'`);
-  const precision = resolvePrecision(o.precision);
+  let precision: Precision;
+  try {
+    precision = resolvePrecision(o.precision);
+  } catch (e) {
+    throw new EvalError((e as Error).message);
+  }
   const m = loadModel(o.model, { vae: o.vae });
   layOutFor(m, precision);
   const esrgans = new Map<string, Esrgan>();

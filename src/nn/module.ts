@@ -145,25 +145,7 @@ export class Module {
 
   /** Converts every parameter and buffer to a dtype or device, in place (the module keeps its tensors' names). */
   to(target: string): this {
-    noGrad(() => {
-      for (const [, m] of this.namedModules()) {
-        for (const [n, p] of m._parameters) {
-          if (!p) continue;
-          const q = keep(p.to(target)); // under noGrad: a leaf (a detach() here left one tensor per parameter alive)
-          q.requiresGrad_(p.requiresGrad);
-          p.dispose();
-          m._parameters.set(n, q);
-          (m as unknown as Record<string, unknown>)[n] = q;
-        }
-        for (const [n, b] of m._buffers) {
-          const q = keep(b.to(target));
-          b.dispose();
-          m._buffers.set(n, q);
-          (m as unknown as Record<string, unknown>)[n] = q;
-        }
-      }
-    });
-    return this;
+    return this.replaceTensors((t) => t.to(target));
   }
 
   /**
@@ -172,22 +154,33 @@ export class Module {
    * outputs, which the elementwise ops, GroupNorm and upsampling keep. Call before creating an optimizer.
    */
   toMemoryFormat(format: MemoryFormat): this {
+    return this.replaceTensors((t) => (t.ndim !== 4 || t.isContiguous(format) ? null : t.contiguous(format)));
+  }
+
+  /**
+   * Replaces each parameter and buffer by make(tensor) (null: keep it), under noGrad, so a new parameter is a leaf
+   * that takes its old requires_grad flag; the old tensor is freed and the names stay.
+   */
+  private replaceTensors(make: (t: Tensor) => Tensor | null): this {
     noGrad(() => {
       for (const [, m] of this.namedModules()) {
+        const fields = m as unknown as Record<string, unknown>;
         for (const [n, p] of m._parameters) {
-          if (!p || p.ndim !== 4 || p.isContiguous(format)) continue;
-          const q = keep(p.contiguous(format)); // made under noGrad: a leaf, so it can require grad again
+          const made = p && make(p);
+          if (!p || !made) continue;
+          const q = keep(made);
           q.requiresGrad_(p.requiresGrad);
           p.dispose();
           m._parameters.set(n, q);
-          (m as unknown as Record<string, unknown>)[n] = q;
+          fields[n] = q;
         }
         for (const [n, b] of m._buffers) {
-          if (b.ndim !== 4 || b.isContiguous(format)) continue;
-          const q = keep(b.contiguous(format));
+          const made = make(b);
+          if (!made) continue;
+          const q = keep(made);
           b.dispose();
           m._buffers.set(n, q);
-          (m as unknown as Record<string, unknown>)[n] = q;
+          fields[n] = q;
         }
       }
     });

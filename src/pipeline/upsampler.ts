@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { F, Generator, isPrecisionOption, PRECISIONS, resolvePrecision, setNumThreads, tidy, type Precision, type Tensor } from '../tensor/index.js';
+import { F, Generator, resolvePrecision, setNumThreads, tidy, type Precision, type Tensor } from '../tensor/index.js';
 import { isSolverName, MAX_GRID_POINTS, SOLVER_NAMES } from '../flow/index.js';
 import { readImage } from '../data/index.js';
 import { disposeModel, layOutFor, loadModel, type CfmModel, type CheckpointLoadOptions } from './bundle.js';
@@ -42,7 +42,6 @@ export class Upsampler {
       paths = Array.isArray(opts.model) ? opts.model : [opts.model];
     }
     const device = opts.device ?? 'cpu';
-    if (opts.precision !== undefined && !isPrecisionOption(opts.precision)) throw new PipelineError('load', `precision must be one of ${PRECISIONS.join(', ')}, got '${String(opts.precision)}'`);
     let precision: Precision;
     try {
       precision = resolvePrecision(opts.precision, device);

@@ -2,6 +2,7 @@
 // Upscaler (the worker pool in production, a fake in unit tests), so HTTP handling is testable alone.
 import type { JobOptions } from './options.js';
 import type { RunContext } from './queue.js';
+import type { Precision } from '../tensor/precision_names.js';
 
 export interface UpscaleInput {
   /** The uploaded file's bytes (already checked to be an image within the pixel limit). */
@@ -26,7 +27,7 @@ export interface ModelDescription {
   /** Overall scales it can produce (powers of its factor; one value for a cascade). */
   scales: number[];
   /** Precision the worker runs the model at ('auto' resolved); absent for upscalers that do not say. */
-  precision?: string;
+  precision?: Precision;
   defaults: { steps: number; solver: string; noiseStep: number };
 }
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { autocastBf16 } from './grad_mode.js';
 import type { Tensor } from './tensor.js';
-import type { Precision, PrecisionOption } from './precision_names.js';
+import { isPrecisionOption, PRECISIONS, type Precision, type PrecisionOption } from './precision_names.js';
 
 export { PRECISIONS, isPrecisionOption, type Precision, type PrecisionOption } from './precision_names.js';
 
@@ -29,8 +29,10 @@ export function cpuBf16(): 'amx' | 'avx512' | null {
   return null;
 }
 
-/** 'auto' → bf16 on a CPU with bf16 instructions, else fp32; fp32/bf16 stay. bf16 needs the CPU device. */
+/** 'auto' → bf16 on a CPU with bf16 instructions, else fp32; fp32/bf16 stay; undefined → fp32. An unknown value,
+ *  or bf16 off the CPU, is a RangeError (callers wrap it in their own error type). */
 export function resolvePrecision(p: PrecisionOption | undefined, device = 'cpu'): Precision {
+  if (p !== undefined && !isPrecisionOption(p)) throw new RangeError(`precision must be one of ${PRECISIONS.join(', ')}, got '${String(p)}'`);
   if (p === undefined || p === 'fp32') return 'fp32';
   const cpu = device === 'cpu';
   if (p === 'auto') return cpu && cpuBf16() !== null ? 'bf16' : 'fp32';

@@ -18,6 +18,7 @@ test('cpuBf16 reads /proc/cpuinfo: amx_bf16 → amx, avx512_bf16 → avx512, els
   assert.equal(resolvePrecision('bf16'), 'bf16');
   assert.equal(resolvePrecision('auto', 'cuda:0'), 'fp32');
   assert.throws(() => resolvePrecision('bf16', 'cuda'), /CPU only/);
+  assert.throws(() => resolvePrecision('fp16' as never), /precision must be one of fp32, bf16, auto, got 'fp16'/);
   assert.ok(isPrecisionOption('auto') && !isPrecisionOption('fp16') && !isPrecisionOption(undefined));
 });
 

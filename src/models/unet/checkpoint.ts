@@ -15,7 +15,8 @@ export const BUNDLE_UNET_PREFIX = 'unet.';
 export type UnetWeights = 'ema' | 'online';
 
 export interface UnetCheckpointSelection {
-  /** 'lightning' (the reference), 'fmboost-checkpoint' (our training checkpoints) or 'bare'. */
+  /** 'lightning' (the reference), 'fmboost-checkpoint' (our training checkpoints), 'fmboost-bundle' (a model
+   *  bundle's EMA UNet) or 'bare'. */
   layout: 'lightning' | 'fmboost-checkpoint' | 'fmboost-bundle' | 'bare';
   /** The copy taken; null for a bare state dict. */
   weights: UnetWeights | null;
