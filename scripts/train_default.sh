@@ -7,9 +7,9 @@
 #   3. CFM         configs/default/cfm.yaml (4×, on the fly from image crops, two degradations)        → $LOGDIR/default/cfm
 #   4. bundle      fmboost export --fp16 (EMA UNet + VAE, provenance in its metadata)                   → models/default/
 #   5. evaluation  fmboost eval on one tile per test photo, for both degradations                      → docs/eval/{bilinear,bicubic_aa}
-# The committed bundle was made this way except for stage 3's history: 3,200 steps with uniform t first (which
-# learned nothing: models/default/training/README.md), then 6,000 with t_zero_fraction 0.5 from those weights, then
-# 3,400 with train.lr_schedule=cosine_warmup from step 6,000 (--load_weights; +0.1 dB).
+# The committed bundle was made this way: stage 3 is exactly configs/default/cfm.yaml (6,000 steps from scratch,
+# 1 h 32 min at 1.1 it/s on a 2-core AMX Xeon; stage 2 took 12 min), with the VAE of the previous bundle, which is
+# this recipe's stage 2 (models/default/training/README.md).
 # Environment: LOGDIR (default logs), VAE_STEPS, CFM_STEPS (stop points), FMBOOST_THREADS (default: all cores),
 # FMBOOST_ESRGAN_MODULES (where the optional ESRGAN packages are installed, for the eval's ESRGAN rows).
 set -euo pipefail

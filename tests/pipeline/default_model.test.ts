@@ -30,7 +30,7 @@ test('the bundled default model: float16 bundle of the configs/default UNet (16 
     if (k.startsWith('unet.')) unet += n; else vae += n;
   }
   // unet_small's layout with 16 input (x_t 8 + context 8) and 8 output channels: configs/default/cfm.yaml
-  assert.equal(unet, 10_879_368);
+  assert.equal(unet, 15_334_952);
   assert.ok(unet > UNET_PRESETS.unet_small.params, 'wider in/out convs than unet_small (4-channel latents)');
   assert.equal(vae, VAE_PRESETS.vae_f4c8.params);
 });
