@@ -1,10 +1,15 @@
 // Image decode/encode between files or buffers and planar float pixels, through sharp (libvips).
 // Pure of libtorch so worker threads can use it; image.ts wraps the results as Tensors.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { ImageDecodeError, ImageEncodeError } from './errors.js';
-import { floatCHWToU8HWC, u8HWCToFloatCHW } from './pixels.js';
+import { embedExif } from './exif.js';
+import { alphaFromU8, floatCHWToU8HWC, u8HWCToFloatCHW } from './pixels.js';
 import { addPngText, isPng, readPngText } from './png_text.js';
+import { readXmpText, xmpPacket } from './xmp.js';
 
 /** Largest accepted image (width · height), checked from the header before any pixel is decoded.
  *  100 MP fits every real photo (a 6k×4k wallpaper is 24 MP) and stops decompression bombs. */
@@ -17,7 +22,8 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** Name used in errors when the input is a buffer. */
   name?: string;
-  /** Apply the EXIF orientation (default false: like PIL.Image.open, which the reference uses). */
+  /** Apply the EXIF orientation (default true: a phone photo comes out as it is shown; PIL.Image.open, which the
+   *  reference uses, does not, but no training set of ours carries an orientation). */
   autoOrient?: boolean;
   /** Resize (sharp, antialiased) so the shorter side equals this, before anything else. */
   resizeShorter?: number;
@@ -25,15 +31,25 @@ export interface DecodeOptions {
   resizeKernel?: 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
 }
 
-/** A decoded image: planar CHW float32, 3 channels, values in [-1, 1]. */
-export interface DecodedImage {
+/** What a decoded image carries besides its pixels, to be written back into the output. */
+export interface ImageMetadataBlocks {
+  /** The embedded ICC profile (pixels are converted to sRGB on decode; the encoder converts back into it). */
+  icc?: Buffer;
+  /** The raw EXIF block ("Exif\0\0" + TIFF); the encoder writes it with the orientation set upright. */
+  exif?: Buffer;
+}
+
+/** A decoded image: planar CHW float32, 3 channels, values in [-1, 1]; alpha separately, also in [-1, 1]. */
+export interface DecodedImage extends ImageMetadataBlocks {
   data: Float32Array;
   height: number;
   width: number;
+  /** [H·W] alpha in [-1, 1] (−1 transparent), when the image has an alpha channel. */
+  alpha?: Float32Array;
 }
 
-/** Raw interleaved uint8 pixels as decoded (channels 1–4). */
-export interface DecodedU8 {
+/** Raw interleaved uint8 pixels as decoded (sRGB: 3 channels, or 4 with alpha). */
+export interface DecodedU8 extends ImageMetadataBlocks {
   data: Uint8Array;
   height: number;
   width: number;
@@ -65,13 +81,17 @@ export async function decodeImageU8(input: Buffer | string, opts: DecodeOptions 
   try {
     // failOn 'warning' turns libjpeg's "premature end" into an error instead of a grey bottom half.
     let img = sharp(bytes, { failOn: 'warning', limitInputPixels: maxPixels, sequentialRead: true });
-    if (opts.autoOrient) img = img.rotate();
+    const meta = await img.metadata();
+    if (opts.autoOrient ?? true) img = img.rotate();
     if (opts.resizeShorter !== undefined) {
       if (!(opts.resizeShorter >= 1)) throw new RangeError(`resizeShorter must be ≥ 1, got ${opts.resizeShorter}`);
       img = img.resize(opts.resizeShorter, opts.resizeShorter, { fit: 'outside', kernel: opts.resizeKernel ?? 'lanczos3' });
     }
     const { data, info } = await img.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width, channels: info.channels };
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width, channels: info.channels,
+      ...(meta.icc ? { icc: meta.icc } : {}), ...(meta.exif ? { exif: meta.exif } : {}),
+    };
   } catch (e) {
     if (e instanceof RangeError) throw e;
     let msg = (e as Error).message;
@@ -83,24 +103,36 @@ export async function decodeImageU8(input: Buffer | string, opts: DecodeOptions 
   }
 }
 
-/** Decodes png/jpeg/webp to CHW float32 in [-1, 1]; grayscale expanded to RGB, alpha dropped. */
+/** Decodes png/jpeg/webp to CHW float32 in [-1, 1]: grayscale expanded to RGB, 16 bits to 8, alpha apart. */
 export async function decodeImage(input: Buffer | string, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const u = await decodeImageU8(input, opts);
-  return { data: u8HWCToFloatCHW(u.data, u.height, u.width, u.channels), height: u.height, width: u.width };
+  const alpha = alphaFromU8(u.data, u.height, u.width, u.channels);
+  return {
+    data: u8HWCToFloatCHW(u.data, u.height, u.width, u.channels), height: u.height, width: u.width,
+    ...(alpha ? { alpha } : {}), ...(u.icc ? { icc: u.icc } : {}), ...(u.exif ? { exif: u.exif } : {}),
+  };
 }
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';
 
-export interface EncodeOptions {
+export interface EncodeOptions extends ImageMetadataBlocks {
   format?: ImageFormat;
   /** JPEG/WebP quality 1–100 (default 95). */
   quality?: number;
   /** WebP lossless (default false). */
   lossless?: boolean;
-  /** Text metadata; stored as PNG tEXt/iTXt chunks (PNG only). */
+  /** Text metadata: PNG tEXt/iTXt chunks, or an XMP packet in JPEG and WebP (readImageText reads both). */
   metadata?: Record<string, string>;
+  /** The colour an alpha channel is flattened onto for JPEG, which has none (default '#ffffff'). */
+  background?: string;
   /** Name used in errors. */
   name?: string;
+}
+
+/** JPEG/WebP quality: an integer 1–100. */
+export function checkQuality(q: number, name = 'quality'): number {
+  if (!Number.isInteger(q) || q < 1 || q > 100) throw new RangeError(`${name} must be an integer from 1 to 100, got ${q}`);
+  return q;
 }
 
 /** Format from a file extension (.png, .jpg/.jpeg, .webp). */
@@ -112,29 +144,49 @@ export function formatFromPath(path: string): ImageFormat {
   throw new ImageEncodeError(path, `unknown image extension '${ext}' (use .png, .jpg, .jpeg or .webp)`);
 }
 
-/** Encodes interleaved uint8 RGB. */
-export async function encodeImageU8(rgb: Uint8Array, height: number, width: number, opts: EncodeOptions = {}): Promise<Buffer> {
+/** sharp takes an output ICC profile only as a file: the input's profile goes through a private temp file. */
+async function withIcc<T>(icc: Buffer | undefined, f: (path: string | undefined) => Promise<T>): Promise<T> {
+  if (!icc) return f(undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'fmboost-icc-'));
+  try {
+    const path = join(dir, 'input.icc');
+    writeFileSync(path, icc);
+    return await f(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Encodes interleaved uint8 RGB or RGBA, with the metadata blocks and text of `opts`. */
+export async function encodeImageU8(pixels: Uint8Array, height: number, width: number, opts: EncodeOptions = {}): Promise<Buffer> {
   const format = opts.format ?? 'png';
   const name = opts.name ?? `<${format}>`;
-  if (rgb.length !== height * width * 3) throw new ImageEncodeError(name, `expected ${height * width * 3} bytes for ${height}x${width} RGB, got ${rgb.length}`);
+  const channels = pixels.length === height * width * 4 ? 4 : 3;
+  if (pixels.length !== height * width * channels) throw new ImageEncodeError(name, `expected ${height * width * 3} (RGB) or ${height * width * 4} (RGBA) bytes for ${height}x${width}, got ${pixels.length}`);
   const meta = opts.metadata && Object.keys(opts.metadata).length ? opts.metadata : undefined;
-  if (meta && format !== 'png') throw new ImageEncodeError(name, `text metadata is only supported for PNG, not ${format}`);
-  const q = opts.quality ?? 95;
   try {
-    const img = sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.length), { raw: { width, height, channels: 3 } });
-    let out: Buffer;
-    if (format === 'png') out = await img.png({ compressionLevel: 6 }).toBuffer();
-    else if (format === 'jpeg') out = await img.jpeg({ quality: q, chromaSubsampling: '4:4:4' }).toBuffer();
-    else if (format === 'webp') out = await img.webp({ quality: q, lossless: opts.lossless ?? false }).toBuffer();
-    else throw new Error(`unknown format '${format as string}' (png, jpeg, webp)`);
-    return meta ? addPngText(out, meta) : out;
+    const q = checkQuality(opts.quality ?? 95);
+    const out = await withIcc(opts.icc, async (iccPath) => {
+      let img = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.length), { raw: { width, height, channels } });
+      if (iccPath) img = img.withIccProfile(iccPath);
+      if (meta && format !== 'png') img = img.withXmp(xmpPacket(meta));
+      if (format === 'png') return img.png({ compressionLevel: 6 }).toBuffer();
+      if (format === 'jpeg') {
+        if (channels === 4) img = img.flatten({ background: opts.background ?? '#ffffff' });
+        return img.jpeg({ quality: q, chromaSubsampling: '4:4:4' }).toBuffer();
+      }
+      if (format === 'webp') return img.webp({ quality: q, lossless: opts.lossless ?? false }).toBuffer();
+      throw new Error(`unknown format '${format as string}' (png, jpeg, webp)`);
+    });
+    const withText = meta && format === 'png' ? addPngText(out, meta) : out;
+    return opts.exif ? embedExif(withText, format, opts.exif, { width, height, alpha: channels === 4 && format !== 'jpeg' }) : withText;
   } catch (e) {
     if (e instanceof ImageEncodeError) throw e;
     throw new ImageEncodeError(name, (e as Error).message);
   }
 }
 
-/** Encodes CHW float in [-1, 1] (1 or 3 channels): clamp, round, uint8 HWC, then the format. */
+/** Encodes CHW float in [-1, 1] (1, 3, or 4 = RGBA channels): clamp, round, uint8 HWC, then the format. */
 export async function encodeImage(data: Float32Array | Float64Array, channels: number, height: number, width: number, opts: EncodeOptions = {}): Promise<Buffer> {
   let u8: Uint8Array;
   try {
@@ -145,12 +197,13 @@ export async function encodeImage(data: Float32Array | Float64Array, channels: n
   return encodeImageU8(u8, height, width, opts);
 }
 
-/** Text metadata of a PNG (tEXt/iTXt); {} for other formats. */
+/** Text metadata: a PNG's tEXt/iTXt, or the entries encodeImage put into a JPEG's or WebP's XMP; {} if none. */
 export async function readImageText(input: Buffer | string): Promise<Record<string, string>> {
   const bytes = await loadBytes(input);
-  if (!isPng(bytes)) return {};
   try {
-    return readPngText(bytes);
+    if (isPng(bytes)) return readPngText(bytes);
+    const { xmp } = await sharp(bytes).metadata();
+    return xmp ? readXmpText(xmp.toString('utf8')) : {};
   } catch (e) {
     throw new ImageDecodeError(typeof input === 'string' ? input : '<buffer>', (e as Error).message);
   }

@@ -9,7 +9,7 @@ export const U8_TO_FLOAT: Float32Array = (() => {
 })();
 
 /** Interleaved HWC uint8 (1–4 channels) → planar CHW float32 with 3 channels in [-1, 1].
- *  Grayscale is replicated to RGB; an alpha channel is dropped (not composited). */
+ *  Grayscale is replicated to RGB; an alpha channel is left out (alphaFromU8 reads it). */
 export function u8HWCToFloatCHW(src: Uint8Array, height: number, width: number, channels: number): Float32Array {
   const n = height * width;
   if (src.length < n * channels) throw new RangeError(`pixel buffer has ${src.length} bytes, need ${n * channels} for ${height}x${width}x${channels}`);
@@ -28,18 +28,28 @@ export function u8HWCToFloatCHW(src: Uint8Array, height: number, width: number, 
   return out;
 }
 
-/** Planar CHW float in [-1, 1] (C = 1 or 3) → interleaved HWC uint8 RGB: clamp, then round half up
- *  of (x + 1) / 2 · 255 (torchvision's save_image rule). NaN becomes 0. */
+/** The alpha channel of interleaved uint8 pixels with 2 (grey + alpha) or 4 channels, as [H·W] float in
+ *  [-1, 1] like the colour channels; null when there is none. */
+export function alphaFromU8(src: Uint8Array, height: number, width: number, channels: number): Float32Array | null {
+  if (channels !== 2 && channels !== 4) return null;
+  const n = height * width, out = new Float32Array(n);
+  for (let p = 0, s = channels - 1; p < n; p++, s += channels) out[p] = U8_TO_FLOAT[src[s]];
+  return out;
+}
+
+/** Planar CHW float in [-1, 1] (C = 1, 3, or 4 = RGBA) → interleaved HWC uint8 RGB (RGBA for 4): clamp, then
+ *  round half up of (x + 1) / 2 · 255 (torchvision's save_image rule). NaN becomes 0. */
 export function floatCHWToU8HWC(src: Float32Array | Float64Array, channels: number, height: number, width: number): Uint8Array {
   const n = height * width;
-  if (channels !== 1 && channels !== 3) throw new RangeError(`expected 1 or 3 channels, got ${channels}`);
+  if (channels !== 1 && channels !== 3 && channels !== 4) throw new RangeError(`expected 1, 3 or 4 channels, got ${channels}`);
   if (src.length !== channels * n) throw new RangeError(`float buffer has ${src.length} values, need ${channels * n} for ${channels}x${height}x${width}`);
-  const out = new Uint8Array(3 * n);
-  for (let c = 0; c < 3; c++) {
+  const outC = channels === 4 ? 4 : 3;
+  const out = new Uint8Array(outC * n);
+  for (let c = 0; c < outC; c++) {
     const base = (channels === 1 ? 0 : c) * n;
     for (let p = 0; p < n; p++) {
       const v = Math.fround(Math.fround(Math.fround(Math.fround(src[base + p] + 1) / 2) * 255) + 0.5);
-      out[3 * p + c] = v >= 255 ? 255 : v > 0 ? Math.floor(v) : 0;
+      out[outC * p + c] = v >= 255 ? 255 : v > 0 ? Math.floor(v) : 0;
     }
   }
   return out;

@@ -1,4 +1,5 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78; TFRecord framing) and CRC-32 (IEEE, PNG chunks).
+import { crc32 as zlibCrc32 } from 'node:zlib';
 
 function table(poly: number): Uint32Array {
   const t = new Uint32Array(256);
@@ -11,7 +12,6 @@ function table(poly: number): Uint32Array {
 }
 
 const T32C = table(0x82f63b78);
-const T32 = table(0xedb88320);
 
 function run(t: Uint32Array, data: Uint8Array, crc = 0): number {
   let c = ~crc >>> 0;
@@ -23,9 +23,9 @@ export function crc32c(data: Uint8Array): number {
   return run(T32C, data);
 }
 
-/** CRC-32 (IEEE); `crc` continues a previous value. */
+/** CRC-32 (IEEE); `crc` continues a previous value. Node's own (zlib), kept here under its old name. */
 export function crc32(data: Uint8Array, crc = 0): number {
-  return run(T32, data, crc);
+  return zlibCrc32(data, crc);
 }
 
 /** TFRecord's masked CRC: rotate right by 15 and add a constant, so CRCs of CRCs stay well distributed. */
