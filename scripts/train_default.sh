@@ -20,7 +20,7 @@ CFM_STEPS=${CFM_STEPS:-6000}
 fmb() { node dist/src/cli/main.js "$@"; }
 
 resume_flag() { # $1 = experiment dir: resume from its checkpoints when there are any
-  if compgen -G "$1/checkpoints/*.safetensors" > /dev/null; then echo "--resume_checkpoint $1/checkpoints"; fi
+  if compgen -G "$1/checkpoints/*.safetensors" > /dev/null; then echo "--resume-checkpoint $1/checkpoints"; fi
 }
 done_at() { # $1 = experiment dir, $2 = step: true when its last checkpoint is at that step already
   [ -f "$1/checkpoints/last.safetensors" ] && node -e "const h=require('fs').readFileSync('$1/checkpoints/last.safetensors');const n=Number(h.readBigUInt64LE(0));const m=JSON.parse(h.subarray(8,8+n)).__metadata__;process.exit(Number(m.step)>=$2?0:1)"

@@ -8,7 +8,7 @@ export * as data from './data/index.js';
 export * as evaluation from './eval/index.js';
 export * as train from './train/index.js';
 export {
-  Upsampler, writeBundle, loadModel, ModelLoadError, DefaultModelMissingError, PipelineError,
-  type UpsamplerLoadOptions, type UpsampleOptions, type UpsampleResult, type UpsampleInfo, type UpsampleStage, type ProgressCallback, type LatentInput, type FlowBundleConfig,
+  Upsampler, UpsampleResult, writeBundle, loadModel, ModelLoadError, DefaultModelMissingError, PipelineError, NonFiniteError,
+  type UpsamplerLoadOptions, type UpsampleOptions, type ImageInput, type SaveOptions, type UpsampleInfo, type UpsampleStage, type ProgressCallback, type LatentInput, type FlowBundleConfig,
 } from './pipeline/index.js';
 export * as pipeline from './pipeline/index.js';

@@ -33,3 +33,27 @@ export const PRECISION_HELP = 'model precision: fp32, bf16 (mixed: convs and mat
 export function threadsOption(v: string): number {
   return intOption('threads', 1, maxThreads())(v);
 }
+
+/**
+ * Flags are kebab-case; the reference's snake_case spellings (--resume_checkpoint, --load_weights, --use_wandb,
+ * --image_size, …) are accepted as aliases by rewriting `--a_b` to `--a-b` (values and `key.path=value`
+ * overrides are left alone; nothing after a `--` terminator is touched).
+ */
+export function kebabFlags(argv: string[]): string[] {
+  const out: string[] = [];
+  let done = false;
+  for (const a of argv) {
+    if (a === '--') done = true;
+    if (done || !a.startsWith('--') || !a.includes('_')) { out.push(a); continue; }
+    const eq = a.indexOf('=');
+    const name = eq < 0 ? a : a.slice(0, eq);
+    out.push(name.replace(/_/g, '-') + (eq < 0 ? '' : a.slice(eq)));
+  }
+  return out;
+}
+
+/** --device: cpu, cuda or cuda:N (pipeline/upsampler.ts checkDevice; CUDA itself is checked at load). */
+export function deviceOption(v: string): string {
+  if (!/^(cpu|cuda(:\d+)?)$/.test(v)) throw new Error(`--device must be cpu, cuda or cuda:N, got '${v}'`);
+  return v;
+}

@@ -135,6 +135,16 @@ export function checkQuality(q: number, name = 'quality'): number {
   return q;
 }
 
+/** A colour sharp understands (#rgb, #rrggbb, rgb(…), CSS names): checked up front, not at the first JPEG. */
+export function checkBackground(colour: string, name = 'background'): string {
+  try {
+    sharp({ create: { width: 1, height: 1, channels: 3, background: colour } });
+  } catch (e) {
+    throw new RangeError(`${name}: '${colour}' is not a colour (#rgb, #rrggbb, rgb(r, g, b) or a CSS name): ${(e as Error).message}`);
+  }
+  return colour;
+}
+
 /** Format from a file extension (.png, .jpg/.jpeg, .webp). */
 export function formatFromPath(path: string): ImageFormat {
   const ext = path.toLowerCase().slice(path.lastIndexOf('.'));

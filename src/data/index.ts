@@ -1,11 +1,11 @@
 // Data pipeline: image I/O, transforms (crop/flip/resize, PSU pairs), sources, batching loader.
 export { ImageDecodeError, ImageEncodeError, DataSourceError } from './errors.js';
 export {
-  decodeImage, decodeImageU8, encodeImage, encodeImageU8, probeImage, readImageText, formatFromPath,
+  decodeImage, decodeImageU8, encodeImage, encodeImageU8, probeImage, readImageText, formatFromPath, checkQuality, checkBackground,
   DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS,
-  type DecodeOptions, type DecodedImage, type DecodedU8, type EncodeOptions, type ImageFormat,
+  type DecodeOptions, type DecodedImage, type DecodedU8, type EncodeOptions, type ImageFormat, type ImageMetadataBlocks,
 } from './image_codec.js';
-export { imageToTensor, readImage, writeImage, encodeTensorImage } from './image.js';
+export { imageToTensor, readImage, readImageParts, writeImage, encodeTensorImage, type ImageParts } from './image.js';
 export { addPngText, readPngText } from './png_text.js';
 export { U8_TO_FLOAT, u8HWCToFloatCHW, floatCHWToU8HWC, cropCHW, hflipCHW, centerCropOffsets, pyRound } from './pixels.js';
 export { Rng } from './rng.js';

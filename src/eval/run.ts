@@ -382,7 +382,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
               const mm: CfmModel = s.source === m.flow.source ? m : { ...m, flow: { ...m.flow, source: s.source } };
               const x = lo.unsqueeze(0);
               try {
-                const res = await upscalePass(mm, x, { steps: s.steps, solver: s.solver, noiseStep: s.noiseStep, generator: new Generator(seed) }, ctx);
+                const res = await upscalePass(mm, x, { gridPoints: s.steps, solver: s.solver, noiseStep: s.noiseStep, generator: new Generator(seed) }, ctx);
                 nfe = res.nfe;
                 out = tidy(() => res.image.squeeze(0));
                 res.image.dispose();

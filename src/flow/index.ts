@@ -1,7 +1,7 @@
 // Coupling flow matching: paths, the matcher and its loss, noise augmentation, source/context
 // construction, time grids, ODE solvers and the sampling entry point.
 export { FlowError, AbortError } from './errors.js';
-export { linspaceGrid, checkGrid, MAX_GRID_POINTS, type LinspaceOptions } from './time_grid.js';
+export { linspaceGrid, checkGrid, MAX_GRID_POINTS, MAX_SOLVER_STEPS, type LinspaceOptions } from './time_grid.js';
 export { LinearPath, GVPPath, type ProbabilityPath, type PathName } from './path.js';
 export { FlowMatcher, checkContext, type VelocityNet, type FlowMatcherOptions, type LossOptions, type LossTerms } from './matcher.js';
 export { cosineAlphaBar, NoiseAugmenter, type CosineScheduleOptions, type NoiseAugmenterOptions } from './noise_augment.js';

@@ -1,8 +1,11 @@
 // Upscaling pipeline: CFM model bundles, tiled encode / flow / decode, cascades and the Upsampler API.
-export { Upsampler, defaultModelPath } from './upsampler.js';
+export { Upsampler, defaultModelPath, type ImageInput } from './upsampler.js';
 export { planScale, checkScale, offeredScales, MAX_SCALE, type ScalePlan } from './scale_plan.js';
 export type * from './types.js';
-export { ModelLoadError, DefaultModelMissingError, PipelineError } from './errors.js';
+export { ModelLoadError, DefaultModelMissingError, PipelineError, NonFiniteError } from './errors.js';
+export { UpsampleResult, runMetadata, type SaveOptions } from './result.js';
+export { overallFraction } from './progress.js';
+export { assertFinite } from './finite.js';
 export {
   BUNDLE_FORMAT, BUNDLE_VERSION, DEFAULT_FLOW_CONFIG, writeBundle, loadBundle, loadTrainingCheckpoint, loadModel, disposeModel, resolveFlowConfig, readVaeWeights, exportBundle,
   type FlowBundleConfig, type CfmModel, type WriteBundleOptions, type CheckpointLoadOptions,

@@ -6,8 +6,9 @@ import { F, atPrecision, full, noGrad, randn, tidy, keep, type Generator, type P
 import { AbortError, NoiseAugmenter, getSolverAsync, linspaceGrid, type VectorField } from '../flow/index.js';
 import type { CfmModel } from './bundle.js';
 import { PipelineError } from './errors.js';
+import { assertFinite } from './finite.js';
 import { blendTiles, blendTilesSync, planTiles, type Tile, type TilePlan } from './tiles.js';
-import type { ProgressCallback, UpsampleStage } from './types.js';
+import type { StageProgressCallback, UpsampleStage } from './types.js';
 import type { SolverName } from '../flow/index.js';
 import { tiledDecode, tiledEncode, type TiledVAEOptions } from '../models/vae/tiled.js';
 
@@ -23,7 +24,7 @@ export interface StageContext {
   vaeTiling?: 'exact' | 'blend';
   /** Precision of the model calls (tensor/precision.ts); results stay float32. Default fp32. */
   precision?: Precision;
-  onProgress?: ProgressCallback;
+  onProgress?: StageProgressCallback;
   signal?: AbortSignal;
   pass: number;
   passes: number;
@@ -113,7 +114,8 @@ export function tiledField(m: CfmModel, context: Tensor, plan: TilePlan, precisi
 }
 
 export interface FlowOptions {
-  steps: number;
+  /** Points of the time grid linspace(0, 1, gridPoints): gridPoints − 1 solver steps. */
+  gridPoints: number;
   solver: SolverName;
   noiseStep: number;
   generator: Generator;
@@ -133,7 +135,7 @@ export async function flowTiled(m: CfmModel, context: Tensor, o: FlowOptions, ct
   checkAbort(ctx.signal, 'flow');
   const plan = planTiles(context.shape[2], context.shape[3], ctx.tile, ctx.overlap, sizeMultiples(m).latent);
   const x0 = keep(buildSource(m, context, o));
-  const grid = linspaceGrid(o.steps, { dtype: 'float32' });
+  const grid = linspaceGrid(o.gridPoints, { dtype: 'float32' });
   const field = tiledField(m, context, plan, ctx.precision);
   try {
     const r = await getSolverAsync(o.solver)((t, y) => noGrad(() => field(t, y)), x0, grid, {
@@ -145,6 +147,12 @@ export async function flowTiled(m: CfmModel, context: Tensor, o: FlowOptions, ct
         pass: ctx.pass, passes: ctx.passes, tile: plan.tiles.length - 1, tiles: plan.tiles.length,
       }),
     });
+    try {
+      assertFinite(r.x, 'flow (the latent after the ODE)');
+    } catch (e) {
+      r.x.dispose();
+      throw e;
+    }
     return { latent: r.x, nfe: r.nfe };
   } finally {
     x0.dispose();

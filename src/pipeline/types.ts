@@ -7,7 +7,12 @@ export type UpsampleStage = 'load' | 'encode' | 'flow' | 'decode' | 'resample';
 
 export type ProgressCallback = (stage: UpsampleStage, step: number, total: number, detail?: ProgressDetail) => void;
 
+/** What a stage reports; the Upsampler adds the overall fraction before the caller's callback sees it. */
+export type StageProgressCallback = (stage: UpsampleStage, step: number, total: number, detail?: Omit<ProgressDetail, 'fraction'>) => void;
+
 export interface ProgressDetail {
+  /** The whole run's progress in [0, 1] (passes × encode / flow / decode, progress.ts). */
+  fraction: number;
   /** Cascade pass (0-based) and number of passes. */
   pass: number;
   passes: number;
@@ -29,7 +34,8 @@ export interface UpsamplerLoadOptions {
 }
 
 export interface UpsampleOptions {
-  /** Grid points of linspace(0, 1, steps) (steps − 1 solver steps); default: the model's. */
+  /** ODE solver steps (1 to MAX_SOLVER_STEPS; the grid has steps + 1 points); default: the model's. For adaptive
+   *  solvers (dopri5) the number of grid points it must report at. */
   steps?: number;
   /** ODE solver; default: the model's (euler). */
   solver?: SolverName;
@@ -49,12 +55,19 @@ export interface UpsampleOptions {
    *  (independent overlapping tiles, memory bounded by the tile, approximate). The flow is always tiled by blending. */
   vaeTiling?: 'exact' | 'blend';
   onProgress?: ProgressCallback;
+  /** Aborts the run between tiles and solver steps; the AbortError carries signal.reason as its cause. */
   signal?: AbortSignal;
 }
+
+/** Every UpsampleOptions key, for the unknown-option check (a misspelled key must not silently run the defaults). */
+export const UPSAMPLE_OPTION_KEYS = ['steps', 'solver', 'noiseStep', 'seed', 'scale', 'tileSize', 'tileOverlap', 'vaeTiling', 'onProgress', 'signal'] as const;
 
 /** What the run did (written into output metadata). */
 export interface UpsampleInfo {
   model: string;
+  /** The input file (when given a path). */
+  input?: string;
+  /** ODE solver steps (grid points − 1). */
   steps: number;
   solver: SolverName;
   noiseStep: number;
@@ -72,12 +85,6 @@ export interface UpsampleInfo {
   tiles: number;
   nfe: number;
   seconds: number;
-}
-
-export interface UpsampleResult {
-  /** [3, H·scale, W·scale] in [−1, 1]; the caller owns (and disposes) it. */
-  image: Tensor;
-  info: UpsampleInfo;
 }
 
 /** A latent from a base model: [4, h, w] or [1, 4, h, w]; scaled = already multiplied by scale_factor. */

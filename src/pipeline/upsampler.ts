@@ -1,21 +1,67 @@
 // The library API:
 //   const up = await Upsampler.load({ model: 'model.safetensors' });
-//   const { image, info } = await up.upsampleImage('photo.png', { steps: 20, seed: 1, onProgress, signal });
+//   const r = await up.upsampleImage('photo.png', { steps: 2, seed: 1, onProgress, signal });
+//   await r.save('photo_x4.png'); r.dispose();
+// Inputs: a path, encoded bytes (Buffer / Uint8Array), a sharp instance, or a [3|4, H, W] tensor in [-1, 1]; an
+// alpha channel is upscaled apart (bicubic) and comes back as result.alpha.
 // One model applied k times gives factor^k (--scale 4 with a 2× model = two passes); a list of models is a
 // cascade of stages. Every random draw of a run comes from one Generator seeded with `seed`, so a run is
 // reproducible, and each image of a batch gets the same seed (its result does not depend on its position).
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { F, Generator, resolvePrecision, setNumThreads, tidy, type Precision, type Tensor } from '../tensor/index.js';
-import { isSolverName, MAX_GRID_POINTS, SOLVER_NAMES } from '../flow/index.js';
-import { readImage } from '../data/index.js';
+import { F, Generator, cudaAvailable, resolvePrecision, runtimeInfo, setNumThreads, tidy, type Precision, type Tensor } from '../tensor/index.js';
+import { isSolverName, MAX_SOLVER_STEPS, SOLVER_NAMES } from '../flow/index.js';
+import { readImageParts, type ImageParts } from '../data/index.js';
+import { quoteWithSuggestion } from '../util/suggest.js';
 import { disposeModel, layOutFor, loadModel, type CfmModel, type CheckpointLoadOptions } from './bundle.js';
 import { DefaultModelMissingError, PipelineError } from './errors.js';
 import { readLatentFile } from './latent_io.js';
 import { decodeBaseLatent, upscalePass, type StageContext } from './stages.js';
 import { planScale, type ScalePlan } from './scale_plan.js';
-import type { LatentInput, UpsampleInfo, UpsampleOptions, UpsampleResult, UpsamplerLoadOptions } from './types.js';
+import { overallFraction } from './progress.js';
+import { UpsampleResult } from './result.js';
+import { assertFinite } from './finite.js';
+import { UPSAMPLE_OPTION_KEYS, type LatentInput, type ProgressCallback, type StageProgressCallback, type UpsampleInfo, type UpsampleOptions, type UpsamplerLoadOptions } from './types.js';
+
+/** 'cpu', 'cuda' or 'cuda:N', checked against what this libtorch has (a plain message instead of a TorchError). */
+export function checkDevice(device: string): string {
+  const m = /^(cpu|cuda)(?::(\d+))?$/.exec(device);
+  if (!m || (m[1] === 'cpu' && m[2] !== undefined)) throw new PipelineError('load', `device must be cpu, cuda or cuda:N, got '${device}'`);
+  if (m[1] === 'cuda') {
+    if (!cudaAvailable()) throw new PipelineError('load', `device '${device}': this libtorch was built without CUDA or sees no GPU (\`fmboost info\` shows the runtime); use cpu`);
+    const n = runtimeInfo().cudaDevices;
+    if (m[2] !== undefined && Number(m[2]) >= n) throw new PipelineError('load', `device '${device}': there ${n === 1 ? 'is 1 GPU' : `are ${n} GPUs`} (cuda:0${n > 1 ? `…cuda:${n - 1}` : ''})`);
+  }
+  return device;
+}
+
+/** What a sharp instance offers that we use (sharp is not imported here just for its type). */
+interface SharpLike {
+  clone(): SharpLike;
+  keepMetadata(): SharpLike;
+  png(): SharpLike;
+  toBuffer(): Promise<Buffer>;
+}
+
+/** An image to upscale: a file path, encoded bytes, a sharp instance, or a [3 | 4, H, W] / [1, 3 | 4, H, W] tensor. */
+export type ImageInput = Tensor | string | Buffer | Uint8Array | SharpLike;
+
+function isSharp(x: unknown): x is SharpLike {
+  return typeof x === 'object' && x !== null && typeof (x as SharpLike).toBuffer === 'function' && typeof (x as SharpLike).keepMetadata === 'function';
+}
+
+/** Options as the stages see them: progress without the overall fraction, which withFraction adds. */
+type RunOptions = Omit<UpsampleOptions, 'onProgress'> & { onProgress?: StageProgressCallback };
+
+/** The caller's onProgress with the run's overall fraction filled in. */
+function withFraction(cb: ProgressCallback | undefined): StageProgressCallback | undefined {
+  if (!cb) return undefined;
+  return (stage, step, total, d) => {
+    const pass = d?.pass ?? 0, passes = d?.passes ?? 1;
+    cb(stage, step, total, { pass, passes, tile: d?.tile ?? 0, tiles: d?.tiles ?? 1, fraction: overallFraction(stage, step, total, pass, passes) });
+  };
+}
 
 /** Package root (this file is dist/src/pipeline/upsampler.js). */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -41,7 +87,7 @@ export class Upsampler {
     } else {
       paths = Array.isArray(opts.model) ? opts.model : [opts.model];
     }
-    const device = opts.device ?? 'cpu';
+    const device = checkDevice(opts.device ?? 'cpu');
     let precision: Precision;
     try {
       precision = resolvePrecision(opts.precision, device);
@@ -78,17 +124,22 @@ export class Upsampler {
 
   private check(opts: UpsampleOptions): void {
     if (this.disposed) throw new PipelineError('upsample', 'this Upsampler was disposed');
-    if (opts.steps !== undefined && (!Number.isInteger(opts.steps) || opts.steps < 2 || opts.steps > MAX_GRID_POINTS)) throw new PipelineError('upsample', `steps must be an integer from 2 to ${MAX_GRID_POINTS} (grid points), got ${opts.steps}`);
-    if (opts.solver !== undefined && !isSolverName(opts.solver)) throw new PipelineError('upsample', `unknown solver '${opts.solver as string}' (${SOLVER_NAMES.join(', ')})`);
+    if (typeof opts !== 'object' || opts === null) throw new PipelineError('upsample', `options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    const unknown = Object.keys(opts).filter((k) => !(UPSAMPLE_OPTION_KEYS as readonly string[]).includes(k) && k !== 'scaled');
+    if (unknown.length) throw new PipelineError('upsample', `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => quoteWithSuggestion(k, UPSAMPLE_OPTION_KEYS)).join(', ')}; valid options: ${UPSAMPLE_OPTION_KEYS.join(', ')}`);
+    if (opts.steps !== undefined && (!Number.isInteger(opts.steps) || opts.steps < 1 || opts.steps > MAX_SOLVER_STEPS)) throw new PipelineError('upsample', `steps must be an integer from 1 to ${MAX_SOLVER_STEPS} (solver steps), got ${opts.steps}`);
+    if (opts.solver !== undefined && !isSolverName(opts.solver)) throw new PipelineError('upsample', `unknown solver ${quoteWithSuggestion(String(opts.solver), SOLVER_NAMES)} (${SOLVER_NAMES.join(', ')})`);
     if (opts.noiseStep !== undefined && (!Number.isInteger(opts.noiseStep) || opts.noiseStep < -1 || opts.noiseStep > 999)) throw new PipelineError('upsample', `noiseStep must be an integer in [-1, 999], got ${opts.noiseStep}`);
-    if (opts.seed !== undefined && (!Number.isInteger(opts.seed) || opts.seed < 0)) throw new PipelineError('upsample', `seed must be an integer ≥ 0, got ${opts.seed}`);
+    if (opts.seed !== undefined && (!Number.isSafeInteger(opts.seed) || opts.seed < 0)) throw new PipelineError('upsample', `seed must be an integer from 0 to 2^53 − 1 (exact in a JS number), got ${opts.seed}`);
     if (opts.tileSize !== undefined && (!Number.isInteger(opts.tileSize) || opts.tileSize < 1)) throw new PipelineError('upsample', `tileSize must be a positive integer (pixels), got ${opts.tileSize}`);
     if (opts.tileOverlap !== undefined && (!Number.isInteger(opts.tileOverlap) || opts.tileOverlap < 0)) throw new PipelineError('upsample', `tileOverlap must be an integer ≥ 0 (pixels), got ${opts.tileOverlap}`);
     if (opts.vaeTiling !== undefined && opts.vaeTiling !== 'exact' && opts.vaeTiling !== 'blend') throw new PipelineError('upsample', `vaeTiling must be 'exact' or 'blend', got '${String(opts.vaeTiling)}'`);
+    if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new PipelineError('upsample', 'onProgress must be a function');
+    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new PipelineError('upsample', 'signal must be an AbortSignal');
   }
 
   /** Tile side and overlap in latent units of a stage, from pixel options (output resolution). */
-  private tiling(m: CfmModel, opts: UpsampleOptions): { tile: number | null; overlap?: number; vaeTiling?: 'exact' | 'blend' } {
+  private tiling(m: CfmModel, opts: RunOptions): { tile: number | null; overlap?: number; vaeTiling?: 'exact' | 'blend' } {
     if (!opts.tileSize) return { tile: null };
     const f = m.vae.downFactor, k = m.unet.sizeMultiple;
     const tile = Math.floor(opts.tileSize / f / k) * k;
@@ -97,47 +148,79 @@ export class Upsampler {
     return { tile, overlap, vaeTiling: opts.vaeTiling };
   }
 
-  /** One image ([3, H, W] or [1, 3, H, W] in [−1, 1], or a file path) → the upscaled image. */
-  async upsampleImage(image: Tensor | string, opts: UpsampleOptions = {}): Promise<UpsampleResult> {
+  /** Decodes or splits an image input into colour [3, H, W], optional alpha [1, H, W] and metadata blocks. */
+  private async imageParts(image: ImageInput, opts: RunOptions): Promise<ImageParts> {
+    if (typeof image === 'string') {
+      opts.onProgress?.('load', 0, 1);
+      return readImageParts(image);
+    }
+    if (image instanceof Uint8Array) return readImageParts(Buffer.isBuffer(image) ? image : Buffer.from(image.buffer, image.byteOffset, image.byteLength), { name: '<buffer>' });
+    if (isSharp(image)) {
+      // PNG keeps every pixel; keepMetadata lets our decoder apply the EXIF orientation and keep the ICC profile.
+      return readImageParts(await image.clone().keepMetadata().png().toBuffer(), { name: '<sharp>' });
+    }
+    const t = image as Tensor;
+    if (typeof t !== 'object' || t === null || typeof t.ndim !== 'number') {
+      throw new PipelineError('upsampleImage', 'image must be a file path, a Buffer / Uint8Array of an encoded image, a sharp instance or a Tensor');
+    }
+    const c = t.ndim === 3 ? t.shape[0] : t.ndim === 4 && t.shape[0] === 1 ? t.shape[1] : -1;
+    if (c !== 3 && c !== 4) throw new PipelineError('upsampleImage', `image must be [3 | 4, H, W] or [1, 3 | 4, H, W] in [-1, 1], got [${t.shape.join(', ')}]`);
+    return tidy(() => {
+      const x = t.ndim === 4 ? t.squeeze(0) : t.alias();
+      if (c === 3) return { rgb: x };
+      return { rgb: x.narrow(0, 0, 3).contiguous(), alpha: x.narrow(0, 3, 1).contiguous() };
+    }) as ImageParts;
+  }
+
+  /** One image (path, bytes, sharp instance or [3 | 4, H, W] tensor in [−1, 1]) → the upscaled image. */
+  async upsampleImage(image: ImageInput, opts: UpsampleOptions = {}): Promise<UpsampleResult> {
     this.check(opts);
     const plan = this.plan(opts.scale);
     const t0 = Date.now();
-    let img: Tensor;
-    if (typeof image === 'string') {
-      opts.onProgress?.('load', 0, 1);
-      img = await readImage(image);
-    } else {
-      if (!(image.ndim === 3 && image.shape[0] === 3) && !(image.ndim === 4 && image.shape[0] === 1 && image.shape[1] === 3)) {
-        throw new PipelineError('upsampleImage', `image must be [3, H, W] or [1, 3, H, W] in [-1, 1], got [${image.shape.join(', ')}]`);
-      }
-      img = image.alias();
-    }
+    const o: RunOptions = { ...opts, onProgress: withFraction(opts.onProgress) };
+    const parts = await this.imageParts(image, o);
+    let alpha = parts.alpha;
     try {
+      const img = parts.rgb;
+      assertFinite(img, 'input image');
       const x = tidy(() => {
-        let t = img.ndim === 3 ? img.unsqueeze(0) : img.alias();
+        let t = img.unsqueeze(0);
         if (t.dtype !== 'float32') t = t.to('float32');
         return this.device !== 'cpu' ? t.to(this.device) : t;
       });
-      return await this.run(x, plan, opts, t0, [img.shape[img.ndim - 2], img.shape[img.ndim - 1]]);
+      const r = await this.run(x, plan, o, t0, [img.shape[1], img.shape[2]], typeof image === 'string' ? image : undefined);
+      if (!alpha) return new UpsampleResult(r.image, r.info, undefined, { icc: parts.icc, exif: parts.exif });
+      try {
+        // Alpha is not the model's domain: bicubic to the output size, clamped (bicubic overshoots at edges).
+        const a = alpha;
+        const up = tidy(() => F.interpolate(a.unsqueeze(0).to('float32'), { size: r.info.outputSize, mode: 'bicubic', alignCorners: false }).clamp(-1, 1).squeeze(0));
+        return new UpsampleResult(r.image, r.info, up, { icc: parts.icc, exif: parts.exif });
+      } catch (e) {
+        r.image.dispose();
+        throw e;
+      }
     } finally {
-      img.dispose();
+      parts.rgb.dispose();
+      alpha?.dispose();
+      alpha = undefined;
     }
   }
 
   /** Runs the passes on x [1, 3, h, w] (consumed), then the plan's shrink to exactly inputSize × scale. */
-  private async run(x: Tensor, plan: ScalePlan<CfmModel>, opts: UpsampleOptions, t0: number, inputSize: [number, number]): Promise<UpsampleResult> {
+  private async run(x: Tensor, plan: ScalePlan<CfmModel>, opts: RunOptions, t0: number, inputSize: [number, number], input?: string): Promise<{ image: Tensor; info: UpsampleInfo }> {
     const passes = plan.passes;
     const seed = opts.seed ?? 0;
     const generator = new Generator(seed, this.device);
     let cur = x, nfe = 0, tiles = 0;
     const first = passes[0].flow;
-    const steps = opts.steps ?? first.steps, solver = opts.solver ?? first.solver, noiseStep = opts.noiseStep ?? first.noiseStep;
+    // Bundles store grid points (the reference's num_steps); users give solver steps.
+    const steps = opts.steps ?? first.steps - 1, solver = opts.solver ?? first.solver, noiseStep = opts.noiseStep ?? first.noiseStep;
     try {
       for (let i = 0; i < passes.length; i++) {
         const m = passes[i];
         const ctx: StageContext = { ...this.tiling(m, opts), precision: this.precision, onProgress: opts.onProgress, signal: opts.signal, pass: i, passes: passes.length };
         const r = await upscalePass(m, cur, {
-          steps: opts.steps ?? m.flow.steps, solver: opts.solver ?? m.flow.solver, noiseStep: opts.noiseStep ?? m.flow.noiseStep, generator,
+          gridPoints: opts.steps !== undefined ? opts.steps + 1 : m.flow.steps, solver: opts.solver ?? m.flow.solver, noiseStep: opts.noiseStep ?? m.flow.noiseStep, generator,
         }, ctx);
         cur.dispose();
         cur = r.image;
@@ -152,9 +235,11 @@ export class Upsampler {
         cur = small;
         opts.onProgress?.('resample', 1, 1);
       }
+      assertFinite(cur, 'decoded image');
       const out = tidy(() => cur.squeeze(0).to('cpu'));
       const info: UpsampleInfo = {
         model: passes.map((m) => m.name).join(' → '),
+        ...(input !== undefined ? { input } : {}),
         steps, solver, noiseStep, seed,
         precision: this.precision,
         scale: plan.scale,
@@ -176,7 +261,7 @@ export class Upsampler {
    * Several images (a list, or a [N, 3, H, W] tensor), one after another, each with the same seed (so a result
    * does not depend on its position in the batch).
    */
-  async upsampleBatch(images: (Tensor | string)[] | Tensor, opts: UpsampleOptions = {}): Promise<UpsampleResult[]> {
+  async upsampleBatch(images: ImageInput[] | Tensor, opts: UpsampleOptions = {}): Promise<UpsampleResult[]> {
     if (!Array.isArray(images) && (images.ndim !== 4 || images.shape[1] !== 3)) {
       throw new PipelineError('upsampleBatch', `a batch tensor must be [N, 3, H, W], got [${images.shape.join(', ')}]`);
     }
@@ -193,7 +278,7 @@ export class Upsampler {
       }
       return out;
     } catch (e) {
-      for (const r of out) r.image.dispose();
+      for (const r of out) r.dispose();
       throw e;
     }
   }
@@ -207,6 +292,7 @@ export class Upsampler {
     this.check(opts);
     const plan = this.plan(opts.scale), passes = plan.passes;
     const t0 = Date.now();
+    const o: RunOptions & { scaled?: boolean } = { ...opts, onProgress: withFraction(opts.onProgress) };
     let z: Tensor, scaled: boolean | undefined;
     if (typeof input === 'string') {
       const f = readLatentFile(input);
@@ -225,15 +311,19 @@ export class Upsampler {
       if (z.ndim !== 4 || z.shape[0] !== 1 || z.shape[1] !== m.vae.config.embedDim) {
         throw new PipelineError('upsampleLatent', `latent must be [${m.vae.config.embedDim}, h, w] or [1, ${m.vae.config.embedDim}, h, w] for this model, got [${z.shape.join(', ')}]`);
       }
+      assertFinite(z, 'input latent');
       const zd = tidy(() => (z.dtype !== 'float32' ? z.to('float32') : z.alias()));
-      const ctx: StageContext = { ...this.tiling(m, opts), precision: this.precision, onProgress: opts.onProgress, signal: opts.signal, pass: 0, passes: passes.length };
+      // the base latent's own decode comes before the passes: it reports fraction 0
+      const cb = opts.onProgress;
+      const ctx: StageContext = { ...this.tiling(m, o), precision: this.precision, onProgress: cb && ((st, i, n, d) => cb(st, i, n, { pass: 0, passes: passes.length, tile: d?.tile ?? 0, tiles: d?.tiles ?? 1, fraction: 0 })), signal: opts.signal, pass: 0, passes: passes.length };
       let img: Tensor;
       try {
         img = await decodeBaseLatent(m, zd, scaled ?? true, ctx);
       } finally {
         zd.dispose();
       }
-      return await this.run(img, plan, opts, t0, [img.shape[2], img.shape[3]]);
+      const r = await this.run(img, plan, o, t0, [img.shape[2], img.shape[3]], typeof input === 'string' ? input : undefined);
+      return new UpsampleResult(r.image, r.info);
     } finally {
       z.dispose();
     }

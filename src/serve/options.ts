@@ -1,6 +1,6 @@
 // Upscale options as they arrive over HTTP (query string or form fields, all strings), validated
 // into a typed object. Unknown names are rejected (400) so a typo never silently runs the defaults.
-import { nearest } from '../train/config/schema.js';
+import { nearest } from '../util/suggest.js';
 import { HttpError } from './errors.js';
 
 /** The solvers a client may ask for (the names of src/flow/solvers SOLVERS). */
@@ -47,7 +47,7 @@ export function parseJobOptions(fields: Iterable<[string, string]>, limits: Opti
     const v = raw.trim();
     if (v === '') continue;
     switch (name as keyof typeof FIELDS) {
-      case 'steps': out.steps = int(name, v, 2, limits.maxSteps); break; // grid points: ≥ 2
+      case 'steps': out.steps = int(name, v, 1, limits.maxSteps); break; // solver steps
       case 'seed': out.seed = int(name, v, 0, Number.MAX_SAFE_INTEGER); break;
       case 'noise_step': out.noiseStep = int(name, v, -1, 999); break; // -1: no noise augmentation
       case 'solver':

@@ -10,6 +10,8 @@ export interface Progress {
   stage: string;
   step: number;
   total: number;
+  /** The whole job's progress in [0, 1] (pipeline/progress.ts), for a bar and an ETA. */
+  fraction?: number;
 }
 
 /** What a job's runner gets: report progress, stop when the signal aborts. */

@@ -3,8 +3,8 @@
 // native addon is context-aware, so each worker loads its own copy of the weights.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Upsampler, offeredScales } from '../pipeline/index.js';
-import { readImage, encodeTensorImage } from '../data/image.js';
-import { setNumThreads } from '../tensor/index.js';
+import { readImageParts, encodeTensorImage, type ImageParts } from '../data/image.js';
+import { cat, setNumThreads, tidy, type Tensor } from '../tensor/index.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker_protocol.js';
 
 const cfg = workerData as WorkerConfig;
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   // a single model serves 2×, 3×, 4×, 8×, … (powers of its factor, others shrunk from the covering power:
   // pipeline/scale_plan.ts); a cascade gives its product
   const scales = up.stages.length > 1 ? [up.stages.reduce((a, s) => a * s.flow.factor, 1)] : offeredScales(first.factor);
-  post({ type: 'ready', model: { name: up.modelName, scales, precision: up.precision, defaults: { steps: first.steps, solver: first.solver, noiseStep: first.noiseStep } } });
+  post({ type: 'ready', model: { name: up.modelName, scales, precision: up.precision, defaults: { steps: first.steps - 1, solver: first.solver, noiseStep: first.noiseStep } } });
   port.on('message', (m: ToWorker) => {
     if (m.type === 'cancel') running.get(m.id)?.abort();
     else if (m.type === 'close') { up.dispose(); port.close(); }
@@ -36,20 +36,29 @@ async function main(): Promise<void> {
 async function run(up: Upsampler, m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   const ac = new AbortController();
   running.set(m.id, ac);
-  let input: Awaited<ReturnType<typeof readImage>> | undefined;
+  let parts: ImageParts | undefined, input: Tensor | undefined;
   try {
-    input = await readImage(Buffer.from(m.image), { maxPixels: cfg.maxPixels, name: m.name });
-    const { image, info } = await up.upsampleImage(input, {
+    // decoded here (not by the Upsampler) for the server's pixel limit; alpha rides along as a 4th channel
+    parts = await readImageParts(Buffer.from(m.image), { maxPixels: cfg.maxPixels, name: m.name });
+    const p = parts;
+    input = p.alpha ? tidy(() => cat([p.rgb, p.alpha as Tensor], 0)) : p.rgb.alias();
+    const r = await up.upsampleImage(input, {
       ...m.options,
       signal: ac.signal,
-      onProgress: (stage, step, total) => post({ type: 'progress', id: m.id, stage, step, total }),
+      onProgress: (stage, step, total, d) => post({ type: 'progress', id: m.id, stage, step, total, fraction: d?.fraction ?? 0 }),
     });
-    const [height, width] = image.shape.slice(-2);
+    const info = r.info;
+    const [height, width] = r.image.shape.slice(-2);
     let png: Buffer;
     try {
-      png = await encodeTensorImage(image, { format: 'png', name: m.name, metadata: { fmboost: JSON.stringify(info) } });
+      const rgba = r.rgba();
+      try {
+        png = await encodeTensorImage(rgba, { format: 'png', name: m.name, icc: p.icc, exif: p.exif, metadata: { fmboost: JSON.stringify(info) } });
+      } finally {
+        rgba.dispose();
+      }
     } finally {
-      image.dispose();
+      r.dispose();
     }
     const ab = png.buffer.slice(png.byteOffset, png.byteOffset + png.length) as ArrayBuffer;
     post({ type: 'done', id: m.id, png: ab, width, height, info: { ...info } }, [ab]);
@@ -58,6 +67,8 @@ async function run(up: Upsampler, m: Extract<ToWorker, { type: 'run' }>): Promis
     post({ type: 'error', id: m.id, name: err?.name ?? 'Error', message: err?.message ?? String(e), aborted: ac.signal.aborted });
   } finally {
     input?.dispose();
+    parts?.rgb.dispose();
+    parts?.alpha?.dispose();
     running.delete(m.id);
   }
 }

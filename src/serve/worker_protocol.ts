@@ -18,6 +18,6 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready'; model: ModelDescription }
   | { type: 'load-error'; message: string }
-  | { type: 'progress'; id: number; stage: string; step: number; total: number }
+  | { type: 'progress'; id: number; stage: string; step: number; total: number; fraction: number }
   | { type: 'done'; id: number; png: ArrayBuffer; width: number; height: number; info: Record<string, unknown> }
   | { type: 'error'; id: number; name: string; message: string; aborted: boolean };

@@ -13,7 +13,7 @@ export { TensorBoardLogger, type TensorBoardOptions } from './log/tensorboard.js
 export { WandbLogger, WandbUnavailableError, type WandbOptions } from './log/wandb.js';
 export { formatProgress, formatDuration, ThroughputMeter, ProgressPrinter, type ProgressInfo } from './log/progress.js';
 export { createLoggers, type LoggerSettings } from './log/create.js';
-export { crc32, crc32c, maskedCrc32c } from './log/crc.js';
+export { crc32c, maskedCrc32c } from './log/crc.js';
 export { encodePng, PngError, type RgbImage } from './png.js';
 export { plotLines, lossCurvePng, metricCurvePng, niceTicks, type Series, type PlotOptions, type PlotLayout } from './plot.js';
 export { Trainer, TrainingDivergedError, TrainerSetupError, deriveSeed, type TrainerOptions, type TrainResult } from './trainer.js';

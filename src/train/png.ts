@@ -1,6 +1,6 @@
 // A minimal PNG encoder (8-bit RGB or grayscale, filter 0, zlib via node:zlib): signature, IHDR, IDAT, IEND.
 import { deflateSync } from 'node:zlib';
-import { crc32 } from './log/crc.js';
+import { pngChunk } from '../data/png_text.js';
 
 /** An 8-bit image stored row-major, `channels` interleaved bytes per pixel. */
 export interface RgbImage {
@@ -16,16 +16,6 @@ export class PngError extends Error {
 }
 
 const SIGNATURE = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-function chunk(type: string, body: Uint8Array): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(body.length, 0);
-  head.write(type, 4, 'ascii');
-  const crc = Buffer.alloc(4);
-  // The chunk CRC covers the type and the data, not the length.
-  crc.writeUInt32BE(crc32(body, crc32(head.subarray(4, 8))), 0);
-  return Buffer.concat([head, body, crc]);
-}
 
 export function encodePng(img: RgbImage): Buffer {
   const { width, height, channels, data } = img;
@@ -50,5 +40,5 @@ export function encodePng(img: RgbImage): Buffer {
     raw[y * (stride + 1)] = 0;
     raw.set(data.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   }
-  return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([SIGNATURE, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
 }

@@ -52,17 +52,17 @@ test('eval writes eval.md, eval.json, the plot and the grid for the requested ro
   assert.deepEqual([grid.width, grid.height], [3 * 48 + 4, GRID_HEADER_PX + 2 * 32 + 2]);
 });
 
-test('missing folder, missing model and bad rows: exit 1 with one clear line', () => {
+test('missing folder and bad rows: exit 1 (usage), a missing model exit 2 (bad input), each one clear line', () => {
   const a = run(['--model', model, '--images', join(dir, 'nope'), '--out', join(dir, 'o2')]);
   assert.equal(a.status, 1);
-  assert.match(a.stderr, /^fmboost: EvalError: image folder '.*nope' does not exist\n$/);
+  assert.match(a.stderr, /^fmboost: image folder '.*nope' does not exist\n$/);
   const b = run(['--model', join(dir, 'none.safetensors'), '--images', imgDir, '--rows', 'bicubic', '--out', join(dir, 'o3')]);
-  assert.equal(b.status, 1);
+  assert.equal(b.status, 2);
   assert.match(b.stderr, /none\.safetensors/);
   assert.equal(b.stderr.trim().split('\n').length, 1, b.stderr);
   const c = run(['--model', model, '--images', imgDir, '--rows', 'bicubic,eulr:3', '--out', join(dir, 'o4')]);
   assert.equal(c.status, 1);
-  assert.match(c.stderr, /EvalSpecError: unknown row 'eulr:3'/);
+  assert.match(c.stderr, /^fmboost: unknown row 'eulr:3'/);
   assert.ok(!existsSync(join(dir, 'o2')) && !existsSync(join(dir, 'o4')));
 });
 
@@ -78,5 +78,5 @@ test('--degradation: the low-res inputs (and so the scores) change, the report n
   assert.match(readFileSync(join(dir, 'd2', 'eval.md'), 'utf8'), /Low-res input \(degradation `bicubic_aa`\): antialiased bicubic/);
   const c = run(['--model', model, '--images', imgDir, '--out', join(dir, 'd3'), '--degradation', 'bicubik', ...rows]);
   assert.equal(c.status, 1);
-  assert.match(c.stderr, /^fmboost: DegradationError: unknown degradation 'bicubik' \(known: bilinear, bicubic_aa, bilinear_aa, area\)\n$/);
+  assert.match(c.stderr, /^fmboost: unknown degradation 'bicubik' \(known: bilinear, bicubic_aa, bilinear_aa, area\)\n$/);
 });

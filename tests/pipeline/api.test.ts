@@ -16,5 +16,6 @@ test("import { Upsampler } from 'fmboost' is the library class, with .d.ts typin
   assert.match(dts, /type UpsampleOptions/);
   const cls = readFileSync(join(ROOT, 'dist', 'src', 'pipeline', 'upsampler.d.ts'), 'utf8');
   assert.match(cls, /static load\(opts\?: UpsamplerLoadOptions/);
-  assert.match(cls, /upsampleImage\(image: Tensor \| string, opts\?: UpsampleOptions\): Promise<UpsampleResult>/);
+  assert.match(cls, /upsampleImage\(image: ImageInput, opts\?: UpsampleOptions\): Promise<UpsampleResult>/);
+  assert.match(cls, /export type ImageInput = Tensor \| string \| Buffer \| Uint8Array \| SharpLike/);
 });

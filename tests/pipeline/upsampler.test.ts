@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { F, Generator, full, liveTensors, manualSeed, noGrad, rand, randn, resolvePrecision, tidy, type Tensor } from '../../src/tensor/index.js';
+import { F, Generator, cudaAvailable, full, liveTensors, manualSeed, noGrad, rand, randn, resolvePrecision, tidy, type Tensor } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
 import { writeImage } from '../../src/data/index.js';
 import { NoiseAugmenter, AbortError } from '../../src/flow/index.js';
@@ -57,7 +57,7 @@ test('zero-velocity model: output = decode(q_sample(encode(bilinear 2×)), seede
   const r = await up.upsampleImage(img, { seed: 11, noiseStep: 400 });
   assert.deepEqual(r.image.shape, [3, 32, 32]);
   assert.deepEqual(r.info.outputSize, [32, 32]);
-  assert.deepEqual([r.info.steps, r.info.solver, r.info.seed, r.info.nfe], [3, 'euler', 11, 2]);
+  assert.deepEqual([r.info.steps, r.info.solver, r.info.seed, r.info.nfe], [2, 'euler', 11, 2], 'the bundle\'s 3 grid points are 2 solver steps');
   const want = manual(m, img, 11, 400, false);
   assert.ok(maxAbsDiff(r.image, want) < 1e-5, `max diff ${maxAbsDiff(r.image, want)}`);
   want.dispose();
@@ -70,7 +70,7 @@ test('zero-velocity model: output = decode(q_sample(encode(bilinear 2×)), seede
 test('one Euler step with a live UNet: output = decode(x0 + v(0, x0; context))', async () => {
   const m = loadModel(livePath);
   const up = await Upsampler.load({ model: livePath });
-  const r = await up.upsampleImage(img, { seed: 3, steps: 2, noiseStep: 250 });
+  const r = await up.upsampleImage(img, { seed: 3, steps: 1, noiseStep: 250 });
   const want = manual(m, img, 3, 250, true);
   const zero = manual(m, img, 3, 250, false);
   assert.ok(maxAbsDiff(r.image, want) < 1e-5, `max diff ${maxAbsDiff(r.image, want)}`);
@@ -119,9 +119,9 @@ test('odd sizes are padded and cropped back; LSU models; 4-D input accepted; bad
   const lsu = await Upsampler.load({ model: lsuPath });
   const rl = await lsu.upsampleImage(img, { seed: 0 });
   assert.deepEqual(rl.image.shape, [3, 32, 32]);
-  await assert.rejects(up.upsampleImage(tidy(() => rand([4, 8, 8]))), (e: Error) => e instanceof PipelineError && /\[3, H, W\]/.test(e.message));
-  await assert.rejects(up.upsampleImage(img, { steps: 1 }), /steps must be an integer from 2 to 1001/);
-  await assert.rejects(up.upsampleImage(img, { steps: 1e9 }), /steps must be an integer from 2 to 1001 \(grid points\), got 1000000000/);
+  await assert.rejects(up.upsampleImage(tidy(() => rand([5, 8, 8]))), (e: Error) => e instanceof PipelineError && /\[3 \| 4, H, W\]/.test(e.message));
+  await assert.rejects(up.upsampleImage(img, { steps: 0 }), /steps must be an integer from 1 to 1000/);
+  await assert.rejects(up.upsampleImage(img, { steps: 1e9 }), /steps must be an integer from 1 to 1000 \(solver steps\), got 1000000000/);
   await assert.rejects(up.upsampleImage(img, { solver: 'rk5' as never }), /unknown solver 'rk5'/);
   for (const t of [odd, r.image, r4.image, rl.image]) t.dispose();
   up.dispose();
@@ -206,7 +206,7 @@ test('tiled stages vs untiled (encode, flow, decode): errors shrink with larger 
   manualSeed(3);
   const x = tidy(() => F.interpolate(rand([1, 3, 8, 8]), { size: [64, 64], mode: 'bicubic', alignCorners: false }).mul(2).sub(1).clamp(-1, 1));
   const ctx = (tile: number | null, overlap?: number, vaeTiling: 'exact' | 'blend' = 'blend') => ({ tile, overlap, vaeTiling, pass: 0, passes: 1 });
-  const flowOpts = () => ({ steps: 2, solver: 'euler' as const, noiseStep: 400, generator: new Generator(1) });
+  const flowOpts = () => ({ gridPoints: 2, solver: 'euler' as const, noiseStep: 400, generator: new Generator(1) });
   const z = await encodeTiled(m, x, ctx(null));
   const d = await decodeTiled(m, z, ctx(null));
   const f = await flowTiled(m, z, flowOpts(), ctx(null));
@@ -249,8 +249,11 @@ test('AbortSignal stops a run during the flow; progress reports every stage; not
   assert.deepEqual(seen, ['encode:1', 'flow:1', 'flow:2']);
   assert.equal(liveTensors(), live, 'an aborted run frees its tensors');
   const all: string[] = [];
-  const r = await up.upsampleImage(img, { steps: 3, tileSize: 16, tileOverlap: 4, onProgress: (stage, step, total) => all.push(`${stage}:${step}/${total}`) });
+  const fractions: number[] = [];
+  const r = await up.upsampleImage(img, { steps: 2, tileSize: 16, tileOverlap: 4, onProgress: (stage, step, total, d) => { all.push(`${stage}:${step}/${total}`); fractions.push(d!.fraction); } });
   assert.deepEqual(all.filter((s) => s.startsWith('flow')), ['flow:1/2', 'flow:2/2']);
+  assert.ok(fractions.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fractions[i - 1])), `overall fraction rises: ${fractions}`);
+  assert.equal(fractions.at(-1), 1);
   const n = r.info.tiles;
   // Exact VAE tiling (default) is one band-wise pass per stage; blended VAE tiling reports every tile.
   assert.ok(n > 1 && all.includes('encode:1/1') && all.includes('decode:1/1'), all.join(' '));
@@ -299,5 +302,5 @@ test('precision: bf16 (channels_last weights) stays close to fp32 and is recorde
     f32.dispose(); b16.dispose(); auto.dispose();
   }
   await assert.rejects(Upsampler.load({ model: livePath, precision: 'fp16' as never }), /precision must be one of fp32, bf16, auto, got 'fp16'/);
-  await assert.rejects(Upsampler.load({ model: livePath, precision: 'bf16', device: 'cuda' }), /CPU only/);
+  await assert.rejects(Upsampler.load({ model: livePath, precision: 'bf16', device: 'cuda' }), cudaAvailable() ? /CPU only/ : /built without CUDA or sees no GPU/);
 });

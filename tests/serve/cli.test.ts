@@ -59,6 +59,6 @@ test('fmboost serve: bad flags and a missing model fail with a message', () => {
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /--port must be an integer ≥ 0, got 'http'/);
   const missing = spawnSync(process.execPath, [MAIN, 'serve', '--port', '0', '--model', join(tmp.dir, 'nope.safetensors')], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(missing.status, 1);
-  assert.match(missing.stderr, /cannot load the model: .*nope\.safetensors.*no such file/);
+  assert.equal(missing.status, 2, 'a model that cannot load is bad input');
+  assert.match(missing.stderr, /^fmboost: cannot load the model: .*nope\.safetensors.*no such file/);
 });

@@ -9,6 +9,6 @@ post({ type: 'ready', model: { name: 'echo', scales: [2], defaults: { steps: 2, 
 port.on('message', (m: ToWorker) => {
   if (m.type !== 'run') return;
   if (m.options.seed === 13) process.exit(3);
-  post({ type: 'progress', id: m.id, stage: 'flow', step: 1, total: 1 });
+  post({ type: 'progress', id: m.id, stage: 'flow', step: 1, total: 1, fraction: 0 });
   post({ type: 'done', id: m.id, png: m.image, width: 1, height: 1, info: { echo: true } });
 });

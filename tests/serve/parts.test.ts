@@ -42,8 +42,8 @@ test('multipart: malformed bodies are 400 with a reason', () => {
 test('options: empty values are absent, names are wire names, -1 noise step allowed', () => {
   assert.deepEqual(parseJobOptions([['steps', ' 8 '], ['seed', ''], ['noise_step', '-1'], ['solver', 'rk4'], ['scale', '4']]), { steps: 8, noiseStep: -1, solver: 'rk4', scale: 4 });
   assert.throws(() => parseJobOptions([['noiseStep', '3']]), /unknown option 'noiseStep' \(did you mean 'noise_step'\?\)/);
-  assert.throws(() => parseJobOptions([['steps', '300']]), /steps must be an integer in \[2, 200\]/);
-  assert.throws(() => parseJobOptions([['steps', '9']], { maxSteps: 8 }), /\[2, 8\]/);
+  assert.throws(() => parseJobOptions([['steps', '300']]), /steps must be an integer in \[1, 200\]/);
+  assert.throws(() => parseJobOptions([['steps', '9']], { maxSteps: 8 }), /\[1, 8\]/);
 });
 
 test('queue: FIFO order, positions, limit, cancel, eviction by count and TTL', async () => {

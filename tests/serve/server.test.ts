@@ -73,7 +73,7 @@ describe('serve: input checks', () => {
   });
 
   test('bad option values → 400 naming the option and range', async () => {
-    for (const [q, re] of [['?steps=1', /steps must be an integer in \[2, 200\]/], ['?steps=2.5', /steps/], ['?solver=rk5', /solver must be one of euler/],
+    for (const [q, re] of [['?steps=0', /steps must be an integer in \[1, 200\]/], ['?steps=2.5', /steps/], ['?solver=rk5', /solver must be one of euler/],
       ['?scale=0.5', /scale must be a number in \(1, 8\]/], ['?seed=-1', /seed/], ['?noise_step=1000', /noise_step/], ['?steps=3&steps=4', /more than once/]] as const) {
       const r = await post(s.base, q, png);
       assert.equal(r.status, 400, q);

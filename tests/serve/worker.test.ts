@@ -29,7 +29,7 @@ describe('serve with the real upsampler in worker threads', () => {
 
   test('/api/info describes the loaded model; a job gives a 2× PNG with progress per stage', async () => {
     const info = (await (await fetch(`${base}/api/info`)).json()) as any;
-    assert.deepEqual(info.model, { name: 'tiny-serve', scales: [2, 3, 4, 8], precision: 'fp32', defaults: { steps: 3, solver: 'euler', noiseStep: 400 } });
+    assert.deepEqual(info.model, { name: 'tiny-serve', scales: [2, 3, 4, 8], precision: 'fp32', defaults: { steps: 2, solver: 'euler', noiseStep: 400 } }, 'the bundle\'s 3 grid points are 2 solver steps');
     // two slower jobs occupy both workers, so ours is still queued when its event stream connects
     const slow = await gradientPng(48, 48);
     const blockers = await Promise.all([0, 1].map(() => fetch(`${base}/api/upscale?steps=40`, { method: 'POST', body: slow }).then((x) => x.json() as any)));
@@ -46,6 +46,8 @@ describe('serve with the real upsampler in worker threads', () => {
     const flow = ev.filter((e) => e.event === 'progress' && e.data.stage === 'flow');
     assert.ok(flow[0].data.step <= 1, `first flow step seen: ${flow[0].data.step}`);
     assert.equal(flow.at(-1)!.data.step, flow.at(-1)!.data.total, 'the flow stage reports its last step');
+    const fr = ev.filter((e) => e.event === 'progress').map((e) => e.data.fraction as number);
+    assert.ok(fr.length && fr.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= fr[i - 1])), `the job's overall fraction rises: ${fr}`);
     for (const b of blockers) assert.equal((await readEvents(`${base}${b.events}`)).at(-1)!.event, 'done');
     const out = Buffer.from(await (await fetch(`${base}${job.result}`)).arrayBuffer());
     const meta = await sharp(out).metadata();

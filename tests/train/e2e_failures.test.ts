@@ -29,17 +29,18 @@ test('a misspelled config key fails before training with a suggestion on stderr'
   assert.match(o.stderr, /did you mean "lr"\?/);
 });
 
-test('--resume_checkpoint with --load_weights is an error', async () => {
+test('--resume-checkpoint with --load-weights is an error (the reference\'s snake_case spellings are aliases)', async () => {
   const r = await runCli(['train', '--config', flowConfig(f, noVal), '--name', 'both', '--logdir', join(f.dir, 'logs'), '--resume_checkpoint', 'a', '--load_weights', 'b'], f.dir);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /--resume_checkpoint and --load_weights cannot be used together/);
+  assert.match(r.stderr, /^fmboost: --resume-checkpoint and --load-weights cannot be used together/);
+  assert.equal(r.code, 1, 'usage');
 });
 
 test('a NaN loss stops training naming the step; the last good checkpoint is intact', async () => {
   const logs = join(f.dir, 'logs');
   const r = await runCli(['train', '--config', flowConfig(f, { ...noVal, checkpoint_every: 2, max_steps: 8 }), '--name', 'nan', '--logdir', logs], f.dir, { FMBOOST_INJECT_NAN_STEP: '5' });
-  assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /TrainingDivergedError: the loss is NaN at step 5\b/);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /^fmboost: the loss is NaN at step 5\b/m);
   assert.match(r.stderr, /Last good checkpoint: .*step-000000004\.safetensors/);
   const ckdir = join(logs, 'nan/checkpoints');
   assert.deepEqual(readdirSync(ckdir).filter((n) => !n.startsWith('.')).sort(), ['last.safetensors', 'step-000000002.safetensors', 'step-000000004.safetensors']);
@@ -49,12 +50,12 @@ test('a NaN loss stops training naming the step; the last good checkpoint is int
   for (const m of [ck.model, ck.ema, ck.rng, ck.optimizer!.tensors]) for (const t of m.values()) t.dispose();
 });
 
-test('a checkpoint that cannot be written is reported, earlier checkpoints stay, training finishes with exit code 2', async () => {
+test('a checkpoint that cannot be written is reported, earlier checkpoints stay, training finishes with exit code 3', async () => {
   const logs = join(f.dir, 'logs');
   // `last.safetensors` is a non-empty folder: renaming the new file onto it fails
   mkdirSync(join(logs, 'nosave/checkpoints/last.safetensors/x'), { recursive: true });
   const r = await runCli(['train', '--config', flowConfig(f, { ...noVal, checkpoint_every: 2, max_steps: 4 }), '--name', 'nosave', '--logdir', logs], f.dir);
-  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /checkpoint save FAILED at step 2 \(step, last\)/);
   assert.match(r.stderr, /checkpoint save\(s\) failed during training/);
   for (const s of [2, 4]) {

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { setNumThreads } from '../../tensor/index.js';
 import { DEFAULT_ROWS, disposeGrid, runEval, writeEvalReport } from '../../eval/index.js';
-import { reportError } from '../errors.js';
+import { fail } from '../errors.js';
 import { intOption, PRECISION_HELP, precisionOption, threadsOption } from '../options.js';
 import type { PrecisionOption } from '../../tensor/index.js';
 import { DEGRADATIONS, type Degradation } from '../../data/degradation_names.js';
@@ -65,8 +65,7 @@ export function register(program: Command): void {
           disposeGrid(r);
         }
       } catch (e) {
-        reportError(e);
-        process.exitCode = 1;
+        fail(e);
       }
     });
 }

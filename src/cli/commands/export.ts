@@ -4,10 +4,10 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { exportBundle } from '../../pipeline/index.js';
-import { MAX_GRID_POINTS, SOLVER_NAMES, type SolverName } from '../../flow/index.js';
+import { MAX_SOLVER_STEPS, SOLVER_NAMES, type SolverName } from '../../flow/index.js';
 import { intOption, solverOption } from '../options.js';
 import { resolveCheckpointPath } from '../../train/trainer.js';
-import { reportError } from '../errors.js';
+import { fail } from '../errors.js';
 
 interface Opts { out: string; name?: string; fp16?: boolean; online?: boolean; vae?: string; info?: string; solver?: SolverName; steps?: number }
 
@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option('--vae <file>', 'VAE weights when the checkpoint\'s config names none')
     .option('--info <json>', 'extra provenance stored in the bundle (a JSON object)')
     .option('--solver <name>', `default ODE solver stored in the bundle: ${SOLVER_NAMES.join(', ')} (default: the run's validation solver)`, solverOption)
-    .option('--steps <n>', 'default ODE grid points stored in the bundle (default: the run\'s validation steps)', intOption('steps', 2, MAX_GRID_POINTS))
+    .option('--steps <n>', 'default ODE solver steps stored in the bundle (default: the run\'s validation steps)', intOption('steps', 1, MAX_SOLVER_STEPS))
     .action((checkpoint: string, o: Opts) => {
       try {
         const ck = resolveCheckpointPath(checkpoint);
@@ -34,12 +34,11 @@ export function register(program: Command): void {
         }
         exportBundle(ck, o.out, {
           name: o.name, online: o.online, vae: o.vae, dtype: o.fp16 ? 'float16' : 'float32', info,
-          sampling: { solver: o.solver, steps: o.steps },
+          sampling: { solver: o.solver, steps: o.steps !== undefined ? o.steps + 1 : undefined }, // bundles store grid points
         });
         process.stdout.write(`wrote ${o.out} (${(statSync(o.out).size / 2 ** 20).toFixed(1)} MiB) from ${ck}\n`);
       } catch (e) {
-        reportError(e);
-        process.exitCode = 1;
+        fail(e);
       }
     });
 }

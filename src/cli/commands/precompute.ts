@@ -14,12 +14,12 @@ interface Opts {
   config?: string;
   images?: string;
   vae?: string;
-  vae_preset?: string;
-  image_size?: string;
-  low_res_size?: string;
+  vaePreset?: string;
+  imageSize?: string;
+  lowResSize?: string;
   out: string;
-  batch_size: string;
-  shard_size: string;
+  batchSize: string;
+  shardSize: string;
   workers?: string;
 }
 
@@ -42,7 +42,7 @@ function vaeOptionsFor(path: string, preset: string | undefined): VaeOptions {
     if (c?.model?.vae) return { ...c.model.vae, path };
   }
   const p = preset ?? 'sd';
-  if (!(p in VAE_PRESETS)) throw new Error(`--vae_preset ${p}: unknown (known: ${Object.keys(VAE_PRESETS).join(', ')})`);
+  if (!(p in VAE_PRESETS)) throw new Error(`--vae-preset ${p}: unknown (known: ${Object.keys(VAE_PRESETS).join(', ')})`);
   return validate(vaeSpec, { preset: p, path }, '--vae');
 }
 
@@ -54,12 +54,12 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'training config: data.sources, data.image_size, data.low_res_size, model.vae')
     .option('--images <dir>', 'image folder (instead of --config)')
     .option('--vae <file>', 'VAE weights (.safetensors/.ckpt/.pt, or an autoencoder training checkpoint); overrides model.vae.path')
-    .option('--vae_preset <name>', `VAE architecture for --vae (${Object.keys(VAE_PRESETS).join(', ')}; default: the checkpoint's, else sd)`)
-    .option('--image_size <px>', 'high-res crop size (with --images)')
-    .option('--low_res_size <px>', 'low-res size (with --images)')
+    .option('--vae-preset <name>', `VAE architecture for --vae (${Object.keys(VAE_PRESETS).join(', ')}; default: the checkpoint's, else sd)`)
+    .option('--image-size <px>', 'high-res crop size (with --images)')
+    .option('--low-res-size <px>', 'low-res size (with --images)')
     .requiredOption('-o, --out <dir>', 'output folder (shards + manifest.json)')
-    .option('--batch_size <n>', 'images per encoder batch', '8')
-    .option('--shard_size <n>', 'items per shard', '1024')
+    .option('--batch-size <n>', 'images per encoder batch', '8')
+    .option('--shard-size <n>', 'items per shard', '1024')
     .option('--workers <n>', 'decode worker threads')
     .action(async (overrides: string[], o: Opts) => {
       let vaeOpts: VaeOptions;
@@ -68,19 +68,19 @@ export function register(program: Command): void {
       if (o.config) {
         const c = loadConfig(o.config, overrides).config;
         vaeOpts = o.vae ? { ...c.model.vae, path: o.vae } : c.model.vae;
-        if (o.vae_preset) vaeOpts = { ...vaeOpts, preset: o.vae_preset as VaeOptions['preset'] };
+        if (o.vaePreset) vaeOpts = { ...vaeOpts, preset: o.vaePreset as VaeOptions['preset'] };
         source = await openSources(c.data);
-        imageSize = o.image_size ? int('image_size', o.image_size) : c.data.image_size;
-        lowResSize = o.low_res_size ? int('low_res_size', o.low_res_size) : c.data.low_res_size;
+        imageSize = o.imageSize ? int('image-size', o.imageSize) : c.data.image_size;
+        lowResSize = o.lowResSize ? int('low-res-size', o.lowResSize) : c.data.low_res_size;
         workers = c.data.workers;
       } else {
         if (!o.images) throw new Error('precompute needs --config FILE or --images DIR');
         if (!o.vae) throw new Error('precompute --images needs --vae WEIGHTS (no bundled VAE weights exist)');
         if (overrides.length) throw new Error(`config overrides (${overrides[0]}, …) need --config`);
-        vaeOpts = vaeOptionsFor(o.vae, o.vae_preset);
+        vaeOpts = vaeOptionsFor(o.vae, o.vaePreset);
         source = await ImageFolderSource.open(o.images);
-        imageSize = int('image_size', o.image_size);
-        lowResSize = int('low_res_size', o.low_res_size);
+        imageSize = int('image-size', o.imageSize);
+        lowResSize = int('low-res-size', o.lowResSize);
       }
       if (o.workers !== undefined) workers = Number(o.workers);
       if (vaeOpts.path === null) throw new Error('no VAE weights: give --vae FILE or model.vae.path');
@@ -96,7 +96,7 @@ export function register(program: Command): void {
         process.once('SIGTERM', stop);
         try {
           const r = await precomputeLatents({
-            source, vae, vaeName, outDir: o.out, imageSize, lowResSize, batchSize: int('batch_size', o.batch_size), shardSize: int('shard_size', o.shard_size), workers, signal: ac.signal,
+            source, vae, vaeName, outDir: o.out, imageSize, lowResSize, batchSize: int('batch-size', o.batchSize), shardSize: int('shard-size', o.shardSize), workers, signal: ac.signal,
           });
           if (!r.complete) process.exitCode = 130;
         } finally {

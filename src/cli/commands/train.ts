@@ -1,22 +1,23 @@
-// `fmboost train --config FILE --name NAME [--resume_checkpoint CKPT | --load_weights CKPT] [--use_wandb] [key.path=value …]`
+// `fmboost train --config FILE --name NAME [--resume-checkpoint CKPT | --load-weights CKPT] [--use-wandb] [key.path=value …]`
 // as the reference's train.py: experiments in logs/NAME (config.yaml, checkpoints/, metrics.csv,
-// tensorboard/, samples/, loss.png). Exit codes: 0 finished, 130/143 stopped by SIGINT/SIGTERM
-// (after saving checkpoints/interrupted.safetensors), 1 on errors (bad config, NaN loss, …),
-// 2 when training finished but a checkpoint save failed.
+// tensorboard/, samples/, loss.png). Exit codes (cli/errors.ts): 0 finished, 130/143 stopped by SIGINT/SIGTERM
+// (after saving checkpoints/interrupted.safetensors), 1 bad config or flags, 2 a checkpoint or data that cannot
+// be used, 3 a failure while training (NaN loss, …) or a checkpoint save that failed.
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { configSpec, describe, loadConfig, resolveConfig, type FmboostConfig } from '../../train/config/index.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { Trainer, resolveCheckpointPath } from '../../train/trainer.js';
 import { dumpConfig } from '../../train/config/index.js';
+import { EXIT } from '../errors.js';
 
 interface TrainCliOptions {
   config?: string;
   name?: string;
   logdir: string;
-  resume_checkpoint?: string;
-  load_weights?: string;
-  use_wandb?: boolean;
+  resumeCheckpoint?: string;
+  loadWeights?: string;
+  useWandb?: boolean;
   helpConfig?: boolean;
 }
 
@@ -36,30 +37,30 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'YAML config (native or the reference layout)')
     .option('-n, --name <name>', 'experiment name (may contain /); default: the config name')
     .option('--logdir <dir>', 'root folder of experiments', 'logs')
-    .option('--resume_checkpoint <ckpt>', 'continue exactly from a training checkpoint (a file, or an experiment/checkpoints folder: its latest)')
-    .option('--load_weights <ckpt>', 'initialise the model weights from a file, non-strictly (reports what it skipped)')
-    .option('--use_wandb', 'also log to Weights & Biases')
+    .option('--resume-checkpoint <ckpt>', 'continue exactly from a training checkpoint (a file, or an experiment/checkpoints folder: its latest)')
+    .option('--load-weights <ckpt>', 'initialise the model weights from a file, non-strictly (reports what it skipped)')
+    .option('--use-wandb', 'also log to Weights & Biases')
     .option('--help-config', 'list every config key with its default and meaning')
     .action(async (overrides: string[], o: TrainCliOptions) => {
       if (o.helpConfig) {
         process.stdout.write(describe(configSpec).join('\n') + '\n');
         return;
       }
-      if (o.resume_checkpoint && o.load_weights) throw new Error('--resume_checkpoint and --load_weights cannot be used together (as in the reference)');
+      if (o.resumeCheckpoint && o.loadWeights) throw new Error('--resume-checkpoint and --load-weights cannot be used together (as in the reference)');
       let config: FmboostConfig;
       if (o.config) {
         const loaded = loadConfig(o.config, overrides);
         for (const w of loaded.warnings) process.stderr.write(`fmboost: warning: ${w}\n`);
         config = loaded.config;
-      } else if (o.resume_checkpoint) {
-        config = configFromCheckpoint(resolveCheckpointPath(o.resume_checkpoint), overrides);
+      } else if (o.resumeCheckpoint) {
+        config = configFromCheckpoint(resolveCheckpointPath(o.resumeCheckpoint), overrides);
       } else {
-        throw new Error('train needs --config FILE (or --resume_checkpoint CKPT to continue with its stored config)');
+        throw new Error('train needs --config FILE (or --resume-checkpoint CKPT to continue with its stored config)');
       }
       let name = o.name ?? config.name ?? undefined;
-      if (!name && o.resume_checkpoint) {
+      if (!name && o.resumeCheckpoint) {
         // logs/NAME/checkpoints/x.safetensors → NAME
-        const parts = resolve(resolveCheckpointPath(o.resume_checkpoint)).split('/');
+        const parts = resolve(resolveCheckpointPath(o.resumeCheckpoint)).split('/');
         const i = parts.lastIndexOf('checkpoints');
         if (i > 0) name = parts[i - 1];
       }
@@ -67,13 +68,13 @@ export function register(program: Command): void {
       if (name.split('/').some((p) => p === '..' || p === '')) throw new Error(`--name ${JSON.stringify(name)}: use a relative name without '..' or empty parts`);
       config.name = name;
       const trainer = new Trainer({
-        config, expDir: join(o.logdir, name), resumeCheckpoint: o.resume_checkpoint, loadWeights: o.load_weights, useWandb: o.use_wandb,
+        config, expDir: join(o.logdir, name), resumeCheckpoint: o.resumeCheckpoint, loadWeights: o.loadWeights, useWandb: o.useWandb,
       });
       const r = await trainer.run();
       if (r.status === 'interrupted') process.exitCode = r.signal === 'SIGTERM' ? 143 : 130;
       else if (r.saveFailures > 0) {
         process.stderr.write(`fmboost: ${r.saveFailures} checkpoint save(s) failed during training (see above)\n`);
-        process.exitCode = 2;
+        process.exitCode = EXIT.failure;
       }
     });
 }

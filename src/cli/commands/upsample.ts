@@ -1,26 +1,35 @@
-// `fmboost upsample INPUT... [--out DIR] [--model PATH] [--steps N] [--solver NAME] [--noise-step S]
-//   [--scale 2..64] [--seed N] [--tile PX] [--vae-tiling exact|blend] [--format png|jpg|webp] [--compare]`
-// Inputs are images, directories of images, or base-model latents (.npy / .safetensors). A bad input is
-// reported and skipped; the others are still processed and the exit code is 1 at the end. Outputs carry
-// the run's parameters: PNG text chunks, or a .json sidecar for jpg/webp (which cannot hold text here).
-import { readdirSync, statSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+// `fmboost upsample INPUT... [-o FILE|DIR|-] [--name TEMPLATE] [--format png|jpg|webp] [--quality Q]
+//   [--overwrite | --skip-existing] [--recursive] [--json] [--model PATH] [--steps N] [--solver NAME] [--scale K] …`
+// Inputs are images, folders of images (--recursive: and their sub-folders), base-model latents (.npy /
+// .safetensors), or `-` for an image on stdin. Every output path is decided, and checked for collisions and
+// existing files, before the model loads. A bad input is reported and skipped; the others are still processed and
+// the exit code is 2 at the end (cli/errors.ts). Outputs keep the input's ICC profile and EXIF (orientation
+// applied) and carry the run's parameters (PNG text, or XMP in jpg/webp) unless --strip-metadata; alpha is kept
+// (flattened onto --background for jpg). Writes are atomic. --json prints one line per input on stdout.
+import { mkdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { F, cat, tidy, type Tensor } from '../../tensor/index.js';
-import { IMAGE_EXTENSIONS, encodeTensorImage, readImage } from '../../data/index.js';
-import { MAX_GRID_POINTS, SOLVER_NAMES, type SolverName } from '../../flow/index.js';
+import { checkBackground, checkQuality, encodeTensorImage, readImageParts, type ImageParts } from '../../data/index.js';
+import { MAX_SOLVER_STEPS, SOLVER_NAMES, type SolverName } from '../../flow/index.js';
+import { writeFileAtomic, cleanStaleTemps } from '../../io/index.js';
 import { Upsampler } from '../../pipeline/upsampler.js';
 import { MAX_SCALE } from '../../pipeline/scale_plan.js';
-import type { UpsampleInfo, UpsampleOptions, UpsampleStage } from '../../pipeline/types.js';
-import { reportError } from '../errors.js';
-import { intOption, PRECISION_HELP, precisionOption, solverOption, threadsOption } from '../options.js';
+import type { UpsampleOptions } from '../../pipeline/types.js';
+import { UpsampleResult } from '../../pipeline/result.js';
+import { EXIT, UsageError, exitCodeFor, fail } from '../errors.js';
+import { deviceOption, intOption, PRECISION_HELP, precisionOption, solverOption, threadsOption } from '../options.js';
 import type { PrecisionOption } from '../../tensor/index.js';
+import { expandInputs } from '../upsample/inputs.js';
+import { applyExisting, DEFAULT_NAME, NAME_FIELDS, planOutputs, type ExistingPolicy } from '../upsample/outputs.js';
+import { BatchProgress } from '../upsample/progress.js';
 
-const LATENT_EXTENSIONS = ['.npy', '.safetensors'];
-const FORMATS = { png: 'png', jpg: 'jpeg', jpeg: 'jpeg', webp: 'webp' } as const;
+/** Largest image accepted on stdin. */
+const MAX_STDIN_BYTES = 512 * 2 ** 20;
 
 interface CliOptions {
-  out: string;
+  out?: string;
+  name?: string;
   model?: string[];
   vae?: string;
   steps?: number;
@@ -31,87 +40,32 @@ interface CliOptions {
   tile?: number;
   tileOverlap?: number;
   vaeTiling?: 'exact' | 'blend';
-  format: string;
+  format?: string;
+  quality?: number;
+  overwrite?: boolean;
+  skipExisting?: boolean;
+  recursive?: boolean;
+  json?: boolean;
+  stripMetadata?: boolean;
+  background?: string;
   compare?: boolean;
   latentScaled?: boolean;
   threads?: number;
   precision?: PrecisionOption;
+  device?: string;
   quiet?: boolean;
 }
 
-/** Expands directories (their image / latent files, sorted, not recursive); missing paths stay, to be reported. */
-export function expandInputs(inputs: string[]): string[] {
-  const out: string[] = [];
-  for (const p of inputs) {
-    let st;
-    try {
-      st = statSync(p);
-    } catch {
-      out.push(p);
-      continue;
-    }
-    if (!st.isDirectory()) {
-      out.push(p);
-      continue;
-    }
-    const names = readdirSync(p).filter((n) => {
-      const e = extname(n).toLowerCase();
-      return (IMAGE_EXTENSIONS as readonly string[]).includes(e) || LATENT_EXTENSIONS.includes(e);
-    }).sort();
-    for (const n of names) out.push(join(p, n));
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of process.stdin) {
+    n += (c as Buffer).length;
+    if (n > MAX_STDIN_BYTES) throw new UsageError(`stdin holds more than ${MAX_STDIN_BYTES / 2 ** 20} MiB`);
+    chunks.push(c as Buffer);
   }
-  return out;
-}
-
-/** Progress display: one rewritten line per image on a TTY, plain lines otherwise. */
-class Progress {
-  private last = '';
-  constructor(private readonly tty: boolean, private readonly quiet: boolean) {}
-
-  stage(prefix: string, stage: UpsampleStage, step: number, total: number, pass: string): void {
-    if (this.quiet) return;
-    if (this.tty) {
-      const w = 20, frac = total > 0 ? Math.min(1, step / total) : 0, filled = Math.round(frac * w);
-      this.write(`${prefix} ${pass}${stage.padEnd(6)} ${'█'.repeat(filled)}${'░'.repeat(w - filled)} ${step}/${total}`);
-    } else if (step === total) {
-      process.stderr.write(`${prefix} ${pass}${stage} done (${total} ${stage === 'flow' ? 'steps' : 'tiles'})\n`);
-    }
-  }
-
-  line(text: string): void {
-    if (this.quiet && !text.startsWith('error')) return;
-    if (this.tty && this.last) process.stderr.write('\r\x1b[2K');
-    this.last = '';
-    process.stderr.write(`${text}\n`);
-  }
-
-  private write(text: string): void {
-    process.stderr.write(`\r\x1b[2K${text}`);
-    this.last = text;
-  }
-}
-
-/** The run's parameters as text metadata. */
-function metadata(info: UpsampleInfo, input: string): Record<string, string> {
-  return {
-    Software: 'fmboost',
-    'fmboost:model': info.model,
-    'fmboost:steps': String(info.steps),
-    'fmboost:solver': info.solver,
-    'fmboost:noise_step': String(info.noiseStep),
-    'fmboost:seed': String(info.seed),
-    'fmboost:precision': info.precision,
-    'fmboost:scale': String(info.scale),
-    ...(info.resample ? { 'fmboost:model_scale': String(info.modelScale), 'fmboost:resample': info.resample } : {}),
-    'fmboost:input': basename(input),
-    'fmboost:input_size': `${info.inputSize[1]}x${info.inputSize[0]}`,
-  };
-}
-
-async function writeOutput(path: string, img: Tensor, fmt: 'png' | 'jpeg' | 'webp', meta: Record<string, string>): Promise<void> {
-  const buf = await encodeTensorImage(img, { format: fmt, metadata: fmt === 'png' ? meta : undefined, name: path });
-  writeFileSync(path, buf);
-  if (fmt !== 'png') writeFileSync(`${path}.json`, JSON.stringify(meta, null, 1) + '\n');
+  if (!n) throw new UsageError('stdin (-) is empty');
+  return Buffer.concat(chunks);
 }
 
 /** Side by side: the input resized with bicubic interpolation | ours (same size). */
@@ -124,105 +78,173 @@ function compareImage(input: Tensor, ours: Tensor): Tensor {
   });
 }
 
+/** One line of --json output. */
+interface JsonLine {
+  input: string;
+  output: string | null;
+  status: 'done' | 'skipped' | 'failed';
+  error?: string;
+  width?: number;
+  height?: number;
+  scale?: number;
+  steps?: number;
+  solver?: string;
+  seed?: number;
+  model?: string;
+  seconds?: number;
+}
+
 export async function runUpsample(inputs: string[], o: CliOptions): Promise<number> {
-  const fmt = FORMATS[o.format.toLowerCase() as keyof typeof FORMATS];
-  if (!fmt) throw new Error(`--format must be png, jpg or webp, got '${o.format}'`);
-  const files = expandInputs(inputs);
-  if (!files.length) throw new Error('no input images found');
-  const progress = new Progress(Boolean(process.stderr.isTTY), Boolean(o.quiet));
-  const up = await Upsampler.load({ model: o.model, vae: o.vae, threads: o.threads, precision: o.precision });
+  if (o.overwrite && o.skipExisting) throw new UsageError('give at most one of --overwrite and --skip-existing');
+  if (o.quality !== undefined) checkQuality(o.quality, '--quality');
+  if (o.background !== undefined) checkBackground(o.background, '--background');
+  if (inputs.filter((i) => i === '-').length > 1) throw new UsageError('stdin (-) can be given once');
+  const items = expandInputs(inputs, { recursive: o.recursive });
+  if (!items.length) throw new UsageError(`no input images found in ${inputs.join(', ')}${o.recursive ? '' : ' (add --recursive for sub-folders)'}`);
+  const toStdout = o.out === '-';
+  if (toStdout && o.json) throw new UsageError('--json and -o - both write to stdout: give an output file or folder');
+  const progress = new BatchProgress(items.length, Boolean(process.stderr.isTTY), Boolean(o.quiet));
+  // stdin is read before the model loads, so a pipe that fails costs nothing
+  const stdinBytes = items.some((i) => i.path === '-') ? await readStdin() : undefined;
+
+  const up = await Upsampler.load({ model: o.model, vae: o.vae, threads: o.threads, precision: o.precision, device: o.device });
   const controller = new AbortController();
   const onSigint = () => {
-    progress.line('interrupted: stopping after the current step');
+    progress.line('fmboost: interrupted: stopping after the current step', true);
     controller.abort(new Error('SIGINT'));
   };
   process.once('SIGINT', onSigint);
-  mkdirSync(o.out, { recursive: true });
-  const ext = fmt === 'jpeg' ? 'jpg' : fmt;
   const failed: string[] = [];
+  const emit = (l: JsonLine) => { if (o.json) process.stdout.write(JSON.stringify(l) + '\n'); };
   try {
-    for (let i = 0; i < files.length; i++) {
-      const file = files[i];
-      const prefix = `[${i + 1}/${files.length}] ${basename(file)}`;
+    const plan = up.plan(o.scale); // a scale the models cannot give fails here, before any image work
+    const first = up.stages[0].flow;
+    const run = { scale: plan.scale, model: up.modelName, steps: o.steps ?? first.steps - 1, solver: o.solver ?? first.solver, seed: o.seed };
+    const outputs = planOutputs(items, run, { out: o.out, name: o.name, format: o.format, compare: o.compare });
+    const policy: ExistingPolicy = o.overwrite ? 'overwrite' : o.skipExisting ? 'skip' : 'refuse';
+    const { run: todo, skipped } = applyExisting(outputs, policy);
+    for (const s of skipped) {
+      progress.line(`${s.item.path}: skipped (${s.path} exists)`);
+      emit({ input: s.item.path, output: s.path, status: 'skipped' });
+    }
+    for (const dir of new Set(todo.filter((p) => p.path !== '-').map((p) => dirname(p.path)))) {
+      mkdirSync(dir, { recursive: true });
+      cleanStaleTemps(dir);
+    }
+    const save = { quality: o.quality, stripMetadata: o.stripMetadata, background: o.background };
+    for (let i = 0; i < todo.length; i++) {
+      const p = todo[i];
+      const label = p.item.path === '-' ? 'stdin' : basename(p.item.path);
+      progress.begin(i, label);
       const opts: UpsampleOptions = {
         steps: o.steps, solver: o.solver, noiseStep: o.noiseStep, seed: o.seed, scale: o.scale,
         tileSize: o.tile, tileOverlap: o.tileOverlap, vaeTiling: o.vaeTiling, signal: controller.signal,
-        onProgress: (stage, step, total, d) => progress.stage(prefix, stage, step, total, d && d.passes > 1 ? `pass ${d.pass + 1}/${d.passes} ` : ''),
+        onProgress: (stage, step, total, d) => progress.stage(stage, step, total, d),
       };
-      const isLatent = LATENT_EXTENSIONS.includes(extname(file).toLowerCase());
-      let input: Tensor | null = null;
+      let parts: ImageParts | undefined;
+      let r: UpsampleResult | undefined;
       try {
-        let r;
-        if (isLatent) {
-          r = await up.upsampleLatent(file, { ...opts, scaled: o.latentScaled });
+        if (p.item.kind === 'latent') {
+          r = await up.upsampleLatent(p.item.path, { ...opts, scaled: o.latentScaled });
         } else {
-          input = await readImage(file);
-          r = await up.upsampleImage(input, opts);
+          // decoded here once: the model and --compare both need it
+          parts = await readImageParts(p.item.path === '-' ? (stdinBytes as Buffer) : p.item.path, p.item.path === '-' ? { name: 'stdin' } : {});
+          const input = parts.alpha ? tidy(() => cat([parts!.rgb, parts!.alpha as Tensor], 0)) : parts.rgb.alias();
+          try {
+            r = await up.upsampleImage(input, opts);
+          } finally {
+            input.dispose();
+          }
+          // the Upsampler saw a tensor: give the result the file's ICC / EXIF and name
+          r = withSource(r, parts, p.item.path);
         }
-        const stem = basename(file, extname(file));
-        const outPath = resolve(o.out, `${stem}_x${r.info.scale}.${ext}`);
-        const meta = metadata(r.info, file);
-        try {
-          await writeOutput(outPath, r.image, fmt, meta);
-          if (o.compare && input) {
-            const cmp = compareImage(input, r.image);
+        if (p.path === '-') {
+          process.stdout.write(await r.toBuffer({ ...save, format: p.format }));
+        } else {
+          await r.save(p.path, { ...save, format: p.format });
+          if (p.comparePath && parts) {
+            const cmp = compareImage(parts.rgb, r.image);
             try {
-              await writeOutput(resolve(o.out, `${stem}_x${r.info.scale}_compare.${ext}`), cmp, fmt, { ...meta, 'fmboost:layout': 'bicubic | fmboost' });
+              const meta = o.stripMetadata ? undefined : { Software: 'fmboost', 'fmboost:layout': 'bicubic | fmboost', 'fmboost:input': basename(p.item.path) };
+              writeFileAtomic(p.comparePath, await encodeTensorImage(cmp, { format: p.format, quality: o.quality, metadata: meta, name: p.comparePath }));
             } finally {
               cmp.dispose();
             }
           }
-        } finally {
-          r.image.dispose();
         }
-        progress.line(`${prefix} → ${outPath} (${r.info.outputSize[1]}x${r.info.outputSize[0]}, ${r.info.seconds.toFixed(2)} s)`);
+        const [h, w] = r.info.outputSize;
+        progress.end();
+        progress.result(`${progress.prefix} → ${p.path === '-' ? 'stdout' : p.path} (${w}x${h}, ${r.info.seconds.toFixed(2)} s)`);
+        emit({ input: p.item.path, output: p.path, status: 'done', width: w, height: h, scale: r.info.scale, steps: r.info.steps, solver: r.info.solver, seed: r.info.seed, model: r.info.model, seconds: r.info.seconds });
       } catch (e) {
         if (controller.signal.aborted) throw e;
-        failed.push(file);
-        progress.line(`error: ${file}: ${(e as Error).message}`);
+        progress.end();
+        failed.push(p.item.path);
+        progress.line(`fmboost: ${p.item.path}: ${(e as Error).message}`, true);
+        emit({ input: p.item.path, output: null, status: 'failed', error: (e as Error).message });
+        // a failure of the run itself (libtorch, NaN) is worse than a bad file: it decides the exit code
+        if (exitCodeFor(e) === EXIT.failure) process.exitCode = EXIT.failure;
       } finally {
-        input?.dispose();
+        r?.dispose();
+        parts?.rgb.dispose();
+        parts?.alpha?.dispose();
       }
     }
   } finally {
     process.removeListener('SIGINT', onSigint);
     up.dispose();
   }
-  if (failed.length) progress.line(`error: ${failed.length} of ${files.length} input(s) failed: ${failed.join(', ')}`);
-  return failed.length ? 1 : 0;
+  if (failed.length) progress.line(`fmboost: ${failed.length} of ${items.length} input(s) failed: ${failed.join(', ')}`, true);
+  return failed.length ? (process.exitCode === EXIT.failure ? EXIT.failure : EXIT.badInput) : EXIT.ok;
+}
+
+/** The result (its tensors move over) with the decoded file's metadata blocks and name: the Upsampler was given
+ *  a tensor. */
+function withSource(r: UpsampleResult, parts: ImageParts, path: string): UpsampleResult {
+  return new UpsampleResult(r.image, { ...r.info, input: path === '-' ? 'stdin' : path }, r.alpha, { icc: parts.icc, exif: parts.exif });
 }
 
 export function register(program: Command): void {
   program
     .command('upsample')
-    .description('upscale images (or base-model latents) with a CFM model: PSU latent → noise → ODE → VAE decode')
-    .argument('<inputs...>', 'image files, directories of images, or latents (.npy / .safetensors)')
-    .option('--out <dir>', 'output directory', 'upscaled')
+    .description('upscale images (or base-model latents) with a CFM model: PSU latent → ODE → VAE decode')
+    .argument('<inputs...>', 'image files, folders of images, latents (.npy / .safetensors), or - for an image on stdin')
+    .option('-o, --out <path>', 'output: a file (one input, an image extension), a folder (default: upscaled), or - for stdout')
+    .option('--name <template>', `output file names in the folder; fields ${Object.keys(NAME_FIELDS).map((k) => `{${k}}`).join(' ')} (default: ${DEFAULT_NAME})`)
+    .option('--format <fmt>', 'output format: png, jpg, webp (default: -o\'s extension, else png)')
+    .option('--quality <q>', 'jpg / webp quality, 1 to 100 (default 95)', intOption('quality', 1, 100))
+    .option('--overwrite', 'replace outputs that exist (default: refuse before any work)')
+    .option('--skip-existing', 'leave outputs that exist and do the rest (resumes a batch)')
+    .option('-r, --recursive', 'also read the sub-folders of input folders (their layout is kept under the output folder)')
+    .option('--json', 'print one JSON line per input on stdout (input, output, status, size, seconds)')
+    .option('--strip-metadata', 'do not copy the input\'s ICC profile and EXIF, nor write the run\'s parameters')
+    .option('--background <colour>', 'colour transparent pixels are flattened onto for jpg (default: white)')
     .option('--model <path>', 'CFM model bundle or training checkpoint; repeat for a cascade of stages (default: the bundled model)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('--vae <path>', 'VAE weights for a training checkpoint whose config names none')
-    .option('--steps <n>', 'ODE grid points (steps − 1 solver steps; default: the model\'s)', intOption('steps', 2, MAX_GRID_POINTS))
+    .option('--steps <n>', `ODE solver steps, 1 to ${MAX_SOLVER_STEPS} (default: the model's)`, intOption('steps', 1, MAX_SOLVER_STEPS))
     .option('--solver <name>', `ODE solver: ${SOLVER_NAMES.join(', ')} (default: the model's)`, solverOption)
-    .option('--noise-step <s>', 'noise augmentation step of the source, of 1000 (-1: none; default: the model\'s)', intOption('noise-step', -1))
-    .option('--scale <k>', `overall scale, 2 to ${MAX_SCALE}: powers of the model's factor run that many passes, other scales the next power then an antialiased shrink (default: one pass)`, intOption('scale', 2, MAX_SCALE))
-    .option('--seed <n>', 'random seed (same seed, same output)', intOption('seed', 0), 0)
+    .option('--noise-step <s>', 'noise augmentation step of the source, of 1000 (-1: none; default: the model\'s)', intOption('noise-step', -1, 999))
+    .option('--scale <k>', `overall scale, any integer from 2 to ${MAX_SCALE}: powers of the model's factor run that many passes, other scales the next power then an antialiased shrink (default: one pass)`, intOption('scale', 2, MAX_SCALE))
+    .option('--seed <n>', 'random seed (same seed, same output)', intOption('seed', 0, Number.MAX_SAFE_INTEGER), 0)
     .option('--tile <px>', 'process in tiles of this many output pixels (bounds memory; default: whole image)', intOption('tile', 1))
     .option('--tile-overlap <px>', 'tile overlap in output pixels (default: a quarter of the tile)', intOption('tile-overlap', 0))
     .option('--vae-tiling <mode>', 'with --tile: exact (VAE equals untiled, memory linear in the image) or blend (VAE tiles blended, memory bounded by the tile)', 'exact')
-    .option('--format <fmt>', 'output format: png, jpg, webp', 'png')
     .option('--compare', 'also write a side-by-side image: bicubic | fmboost')
     .option('--latent-scaled', 'latent inputs are already multiplied by the scale factor (default: the file\'s metadata, else scaled)')
     .option('--latent-unscaled', 'latent inputs are raw VAE means (not multiplied by the scale factor)')
+    .option('--device <d>', 'cpu (default), cuda or cuda:N', deviceOption)
     .option('--threads <n>', 'libtorch threads (default: all cores)', threadsOption)
     .option('--precision <p>', `${PRECISION_HELP}; default fp32`, precisionOption)
-    .option('--quiet', 'only print errors')
+    .option('-q, --quiet', 'only print errors')
     .action(async (inputs: string[], opts: CliOptions & { latentUnscaled?: boolean }) => {
-      if (opts.latentScaled && opts.latentUnscaled) throw new Error('give at most one of --latent-scaled and --latent-unscaled');
-      const latentScaled = opts.latentUnscaled ? false : opts.latentScaled ? true : undefined;
       try {
-        process.exitCode = await runUpsample(inputs, { ...opts, latentScaled });
+        if (opts.latentScaled && opts.latentUnscaled) throw new UsageError('give at most one of --latent-scaled and --latent-unscaled');
+        if (opts.vaeTiling !== 'exact' && opts.vaeTiling !== 'blend') throw new UsageError(`--vae-tiling must be exact or blend, got '${opts.vaeTiling}'`);
+        const latentScaled = opts.latentUnscaled ? false : opts.latentScaled ? true : undefined;
+        const code = await runUpsample(inputs, { ...opts, latentScaled });
+        process.exitCode = code;
       } catch (e) {
-        reportError(e);
-        process.exitCode = 1;
+        fail(e);
       }
     });
 }

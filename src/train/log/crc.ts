@@ -1,5 +1,4 @@
-// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78; TFRecord framing) and CRC-32 (IEEE, PNG chunks).
-import { crc32 as zlibCrc32 } from 'node:zlib';
+// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78; TFRecord framing). Plain CRC-32 is Node's zlib.crc32.
 
 function table(poly: number): Uint32Array {
   const t = new Uint32Array(256);
@@ -21,11 +20,6 @@ function run(t: Uint32Array, data: Uint8Array, crc = 0): number {
 
 export function crc32c(data: Uint8Array): number {
   return run(T32C, data);
-}
-
-/** CRC-32 (IEEE); `crc` continues a previous value. Node's own (zlib), kept here under its old name. */
-export function crc32(data: Uint8Array, crc = 0): number {
-  return zlibCrc32(data, crc);
 }
 
 /** TFRecord's masked CRC: rotate right by 15 and add a constant, so CRCs of CRCs stay well distributed. */
