@@ -55,6 +55,8 @@ export interface CfmModel {
   unet: EfficientUNet;
   vae: AutoencoderKL;
   flow: FlowBundleConfig;
+  /** The bundle's provenance (`info` metadata: training run, data, and `quality`, a line from its evaluation). */
+  info?: Record<string, unknown>;
 }
 
 export function disposeModel(m: CfmModel): void {
@@ -171,10 +173,15 @@ export function loadBundle(path: string): CfmModel {
   if (Number(md.version) > BUNDLE_VERSION) throw new ModelLoadError(path, `bundle version ${md.version} is newer than this fmboost reads (${BUNDLE_VERSION})`);
   const unetCfg = parseJson(path, 'unet', md.unet), vaeCfg = parseJson(path, 'vae', md.vae);
   const flow = resolveFlowConfig(parseJson(path, 'flow', md.flow), path);
-  return build(path, md.name ?? 'fmboost-cfm', unetCfg, vaeCfg, flow, () => {
+  const m = build(path, md.name ?? 'fmboost-cfm', unetCfg, vaeCfg, flow, () => {
     const { tensors } = readSafetensors(path);
     return split(path, tensors);
   });
+  try {
+    const info = md.info ? JSON.parse(md.info) : undefined;
+    if (info && typeof info === 'object' && !Array.isArray(info)) m.info = info;
+  } catch { /* provenance is informational: a bad one does not stop the model */ }
+  return m;
 }
 
 function split(path: string, tensors: Map<string, Tensor>): { unet: Map<string, Tensor>; vae: Map<string, Tensor> } {

@@ -14,6 +14,9 @@ export interface JobOptions {
   scale?: number;
   seed?: number;
   noiseStep?: number;
+  /** Encoding of the result (default png) and its quality for jpeg / webp (default 95). */
+  format?: 'png' | 'jpeg' | 'webp';
+  quality?: number;
 }
 
 /** Limits on what a client may ask for (the server's cost guard). */
@@ -26,7 +29,7 @@ export interface OptionLimits {
 export const DEFAULT_OPTION_LIMITS: OptionLimits = { maxSteps: 200 };
 
 /** Wire names (snake_case, like the reference's CLI) → JobOptions fields. */
-const FIELDS = { steps: 'steps', solver: 'solver', scale: 'scale', seed: 'seed', noise_step: 'noiseStep' } as const;
+const FIELDS = { steps: 'steps', solver: 'solver', scale: 'scale', seed: 'seed', noise_step: 'noiseStep', format: 'format', quality: 'quality' } as const;
 export const OPTION_NAMES = Object.keys(FIELDS);
 
 function int(name: string, v: string, lo: number, hi: number): number {
@@ -50,6 +53,13 @@ export function parseJobOptions(fields: Iterable<[string, string]>, limits: Opti
       case 'steps': out.steps = int(name, v, 1, limits.maxSteps); break; // solver steps
       case 'seed': out.seed = int(name, v, 0, Number.MAX_SAFE_INTEGER); break;
       case 'noise_step': out.noiseStep = int(name, v, -1, 999); break; // -1: no noise augmentation
+      case 'quality': out.quality = int(name, v, 1, 100); break;
+      case 'format': {
+        const f = v.toLowerCase() === 'jpg' ? 'jpeg' : v.toLowerCase();
+        if (f !== 'png' && f !== 'jpeg' && f !== 'webp') throw new HttpError(400, `option format must be png, jpeg or webp, got '${v}'`);
+        out.format = f;
+        break;
+      }
       case 'solver':
         if (!(SERVE_SOLVERS as readonly string[]).includes(v)) throw new HttpError(400, `option solver must be one of ${SERVE_SOLVERS.join(', ')}, got '${v}'`);
         out.solver = v as ServeSolver;

@@ -1,6 +1,7 @@
 // The fmboost HTTP service (node:http, no framework): upload an image, get a job id, follow its
 // progress over server-sent events, download the PNG. Inference runs in the injected Upscaler (worker
 // threads in production), so /healthz and /metrics answer while jobs run.
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, rmSync } from 'node:fs';
@@ -15,7 +16,9 @@ import { multipartBoundary, parseMultipart } from './multipart.js';
 import { DEFAULT_OPTION_LIMITS, OPTION_NAMES, SERVE_SOLVERS, parseJobOptions, type JobOptions, type OptionLimits } from './options.js';
 import { JobQueue, QueueFullError, type Job } from './queue.js';
 import { prometheusText } from './metrics.js';
-import type { UpscaleInput, UpscaleOutput, Upscaler } from './upscaler.js';
+import { OUTPUT_MIME, type OutputFormat, type UpscaleInput, type UpscaleOutput, type Upscaler } from './upscaler.js';
+
+const EXT: Record<OutputFormat, string> = { png: 'png', jpeg: 'jpg', webp: 'webp' };
 
 export interface ServeOptions {
   upscaler: Upscaler;
@@ -37,6 +40,8 @@ export interface ServeOptions {
   limits?: OptionLimits;
   /** Folder of the web page (default: src/serve/web of this package). */
   webDir?: string;
+  /** When set, /api/* and /metrics need `Authorization: Bearer <token>` (or `?token=`, for EventSource and <img>). */
+  token?: string;
 }
 
 export const SERVE_DEFAULTS = { concurrency: 1, queueLimit: 16, maxUploadBytes: 20 << 20, maxPixels: 4_000_000, maxOutputPixels: 16_000_000, keepResults: 32, resultTtlMs: 3_600_000 };
@@ -46,9 +51,9 @@ export interface JobInput extends UpscaleInput {
   inputHeight: number;
 }
 
-export interface JobResult extends Omit<UpscaleOutput, 'png'> {
+export interface JobResult extends Omit<UpscaleOutput, 'encoded'> {
   /** In memory, or `path` under the workdir. */
-  png?: Buffer;
+  encoded?: Buffer;
   path?: string;
   bytes: number;
 }
@@ -70,7 +75,7 @@ export function defaultWebDir(): string {
 export class ServeApp {
   readonly server: Server;
   readonly queue: JobQueue<JobInput, JobResult>;
-  private readonly opts: Required<Omit<ServeOptions, 'workdir' | 'webDir'>> & { workdir?: string; webDir: string };
+  private readonly opts: Required<Omit<ServeOptions, 'workdir' | 'webDir' | 'token'>> & { workdir?: string; webDir: string; token?: string };
   private readonly started = Date.now();
   private jobSeconds = { sum: 0, count: 0 };
   private readonly sse = new Set<ServerResponse>();
@@ -88,17 +93,17 @@ export class ServeApp {
       ttlMs: this.opts.resultTtlMs,
       run: async (input, ctx) => {
         const out = await this.opts.upscaler.upscale(input, ctx);
-        return { ...out, bytes: out.png.length };
+        return { ...out, bytes: out.encoded.length };
       },
       onDone: async (job) => {
         const r = job.result!;
         this.jobSeconds.sum += (Date.now() - job.startedAt!) / 1000;
         this.jobSeconds.count++;
         if (workdir) {
-          r.path = join(workdir, `${job.id}.png`);
-          await writeFile(r.path, r.png!);
+          r.path = join(workdir, `${job.id}.${EXT[r.format ?? 'png']}`);
+          await writeFile(r.path, r.encoded!);
           this.files.add(r.path);
-          r.png = undefined;
+          r.encoded = undefined;
         }
       },
       onEvict: (job) => {
@@ -116,7 +121,13 @@ export class ServeApp {
   }
 
   async listen(port = 8080, host = '127.0.0.1'): Promise<AddressInfo> {
-    if (this.opts.workdir) await mkdir(this.opts.workdir, { recursive: true });
+    if (this.opts.workdir) {
+      try {
+        await mkdir(this.opts.workdir, { recursive: true });
+      } catch (e) {
+        throw new Error(`--workdir ${this.opts.workdir}: cannot create the folder: ${(e as Error).message}`);
+      }
+    }
     await new Promise<void>((res, rej) => {
       this.server.once('error', rej);
       this.server.listen(port, host, () => { this.server.off('error', rej); res(); });
@@ -143,6 +154,7 @@ export class ServeApp {
     const path = url.pathname;
     const method = req.method ?? 'GET';
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    if (this.opts.token && (path.startsWith('/api/') || path === '/metrics')) this.authorize(req, url);
     if (path === '/healthz') return this.only(method, ['GET', 'HEAD'], () => this.json(res, 200, { status: 'ok', uptimeSeconds: (Date.now() - this.started) / 1000, queued: this.queue.stats().queued, running: this.queue.stats().running }));
     if (path === '/metrics') return this.only(method, ['GET'], () => this.send(res, 200, prometheusText({
       stats: this.queue.stats(), uptimeSeconds: (Date.now() - this.started) / 1000, jobSecondsSum: this.jobSeconds.sum, jobSecondsCount: this.jobSeconds.count,
@@ -163,6 +175,16 @@ export class ServeApp {
     throw new HttpError(404, `no such endpoint: ${method} ${path}`);
   }
 
+  /** Bearer token (header, or ?token= where a browser cannot set headers), compared in constant time. */
+  private authorize(req: IncomingMessage, url: URL): void {
+    const h = req.headers.authorization ?? '';
+    const given = h.startsWith('Bearer ') ? h.slice(7).trim() : url.searchParams.get('token') ?? '';
+    const a = Buffer.from(given), b = Buffer.from(this.opts.token as string);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) {
+      throw new HttpError(401, given ? 'wrong token' : 'this server needs a token: send Authorization: Bearer <token> (or ?token=)', { 'WWW-Authenticate': 'Bearer' });
+    }
+  }
+
   private async only(method: string, allowed: string[], fn: () => unknown): Promise<void> {
     if (!allowed.includes(method)) throw new HttpError(405, `method ${method} not allowed here (use ${allowed.join(' or ')})`, { Allow: allowed.join(', ') });
     await fn();
@@ -171,7 +193,7 @@ export class ServeApp {
   private async upload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const type = (req.headers['content-type'] ?? '').toLowerCase();
     const body = await readBody(req, this.opts.maxUploadBytes);
-    const fields: [string, string][] = [...url.searchParams];
+    const fields: [string, string][] = [...url.searchParams].filter(([k]) => k !== 'token'); // the token is not a job option
     let image: Buffer | undefined;
     let name = 'upload';
     if (type.startsWith('multipart/form-data')) {
@@ -277,13 +299,14 @@ export class ServeApp {
     if (job.state === 'cancelled') throw new HttpError(409, 'job was cancelled');
     if (job.state !== 'done') throw new HttpError(409, `job is ${job.state}; wait for it to finish (GET ${`/api/jobs/${job.id}/events`})`);
     const r = job.result!;
-    const png = r.png ?? (await readFile(r.path!));
+    const bytes = r.encoded ?? (await readFile(r.path!));
     const stem = job.meta.name.replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || 'image';
+    const f = r.format ?? 'png';
     res.writeHead(200, {
-      'Content-Type': 'image/png', 'Content-Length': png.length, 'Cache-Control': 'no-store',
-      'Content-Disposition': `inline; filename="${stem}_x${r.width / job.meta.inputWidth}.png"`,
+      'Content-Type': OUTPUT_MIME[f], 'Content-Length': bytes.length, 'Cache-Control': 'no-store',
+      'Content-Disposition': `inline; filename="${stem}_x${r.width / job.meta.inputWidth}.${EXT[f]}"`,
     });
-    res.end(png);
+    res.end(bytes);
   }
 
   private async staticFile(res: ServerResponse, file: string): Promise<void> {

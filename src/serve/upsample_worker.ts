@@ -2,7 +2,7 @@
 // (health checks, uploads and progress streams keep flowing). One job at a time per worker; the
 // native addon is context-aware, so each worker loads its own copy of the weights.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Upsampler, offeredScales } from '../pipeline/index.js';
+import { Upsampler, offeredScales, runMetadata } from '../pipeline/index.js';
 import { readImageParts, encodeTensorImage, type ImageParts } from '../data/image.js';
 import { cat, setNumThreads, tidy, type Tensor } from '../tensor/index.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker_protocol.js';
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   if (cfg.threads) setNumThreads(cfg.threads);
   let up: Upsampler;
   try {
-    up = await Upsampler.load({ model: cfg.model, threads: cfg.threads, precision: cfg.precision });
+    up = await Upsampler.load({ model: cfg.model, threads: cfg.threads, precision: cfg.precision, device: cfg.device });
   } catch (e) {
     post({ type: 'load-error', message: (e as Error).message });
     return;
@@ -25,7 +25,8 @@ async function main(): Promise<void> {
   // a single model serves 2×, 3×, 4×, 8×, … (powers of its factor, others shrunk from the covering power:
   // pipeline/scale_plan.ts); a cascade gives its product
   const scales = up.stages.length > 1 ? [up.stages.reduce((a, s) => a * s.flow.factor, 1)] : offeredScales(first.factor);
-  post({ type: 'ready', model: { name: up.modelName, scales, precision: up.precision, defaults: { steps: first.steps - 1, solver: first.solver, noiseStep: first.noiseStep } } });
+  const quality = up.stages[0].info?.quality;
+  post({ type: 'ready', model: { name: up.modelName, scales, precision: up.precision, defaults: { steps: first.steps - 1, solver: first.solver, noiseStep: first.noiseStep }, ...(typeof quality === 'string' ? { quality } : {}) } });
   port.on('message', (m: ToWorker) => {
     if (m.type === 'cancel') running.get(m.id)?.abort();
     else if (m.type === 'close') { up.dispose(); port.close(); }
@@ -42,26 +43,27 @@ async function run(up: Upsampler, m: Extract<ToWorker, { type: 'run' }>): Promis
     parts = await readImageParts(Buffer.from(m.image), { maxPixels: cfg.maxPixels, name: m.name });
     const p = parts;
     input = p.alpha ? tidy(() => cat([p.rgb, p.alpha as Tensor], 0)) : p.rgb.alias();
+    const { format = 'png', quality, ...options } = m.options;
     const r = await up.upsampleImage(input, {
-      ...m.options,
+      ...options,
       signal: ac.signal,
       onProgress: (stage, step, total, d) => post({ type: 'progress', id: m.id, stage, step, total, fraction: d?.fraction ?? 0 }),
     });
     const info = r.info;
     const [height, width] = r.image.shape.slice(-2);
-    let png: Buffer;
+    let encoded: Buffer;
     try {
       const rgba = r.rgba();
       try {
-        png = await encodeTensorImage(rgba, { format: 'png', name: m.name, icc: p.icc, exif: p.exif, metadata: { fmboost: JSON.stringify(info) } });
+        encoded = await encodeTensorImage(rgba, { format, quality, name: m.name, icc: p.icc, exif: p.exif, metadata: { ...runMetadata(info), 'fmboost:info': JSON.stringify(info) } });
       } finally {
         rgba.dispose();
       }
     } finally {
       r.dispose();
     }
-    const ab = png.buffer.slice(png.byteOffset, png.byteOffset + png.length) as ArrayBuffer;
-    post({ type: 'done', id: m.id, png: ab, width, height, info: { ...info } }, [ab]);
+    const ab = encoded.buffer.slice(encoded.byteOffset, encoded.byteOffset + encoded.length) as ArrayBuffer;
+    post({ type: 'done', id: m.id, encoded: ab, format, width, height, info: { ...info } }, [ab]);
   } catch (e) {
     const err = e as Error;
     post({ type: 'error', id: m.id, name: err?.name ?? 'Error', message: err?.message ?? String(e), aborted: ac.signal.aborted });

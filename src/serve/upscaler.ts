@@ -12,9 +12,15 @@ export interface UpscaleInput {
   name: string;
 }
 
+/** Encodings a job may ask for (the `format` option). */
+export type OutputFormat = 'png' | 'jpeg' | 'webp';
+export const OUTPUT_MIME: Record<OutputFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
+
 export interface UpscaleOutput {
-  /** The result, PNG-encoded. */
-  png: Buffer;
+  /** The encoded result. */
+  encoded: Buffer;
+  /** Its format (default png). */
+  format?: OutputFormat;
   width: number;
   height: number;
   /** What the run did (model, steps, solver, seconds, …). */
@@ -29,6 +35,8 @@ export interface ModelDescription {
   /** Precision the worker runs the model at ('auto' resolved); absent for upscalers that do not say. */
   precision?: Precision;
   defaults: { steps: number; solver: string; noiseStep: number };
+  /** A line about the model's measured quality (from the bundle's provenance), for the page. */
+  quality?: string;
 }
 
 export interface Upscaler {

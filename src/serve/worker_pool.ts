@@ -70,7 +70,7 @@ export class WorkerPool implements Upscaler {
     if (!job || !('id' in m) || m.id !== job.id) return;
     if (m.type === 'progress') { job.ctx.onProgress({ stage: m.stage, step: m.step, total: m.total, fraction: m.fraction }); return; }
     this.release(slot);
-    if (m.type === 'done') job.resolve({ png: Buffer.from(m.png), width: m.width, height: m.height, info: m.info });
+    if (m.type === 'done') job.resolve({ encoded: Buffer.from(m.encoded), format: m.format, width: m.width, height: m.height, info: m.info });
     else if (m.type === 'error') {
       job.reject(new UpscaleError(m.message, m.name));
     }

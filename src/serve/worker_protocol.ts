@@ -1,12 +1,14 @@
 // Messages between the server and its upsampling worker threads.
 import type { JobOptions } from './options.js';
-import type { ModelDescription } from './upscaler.js';
+import type { ModelDescription, OutputFormat } from './upscaler.js';
 import type { PrecisionOption } from '../tensor/precision_names.js';
 
 export interface WorkerConfig {
   model?: string | string[];
   threads?: number;
   precision?: PrecisionOption;
+  /** 'cpu' (default), 'cuda' or 'cuda:N'. */
+  device?: string;
   maxPixels: number;
 }
 
@@ -19,5 +21,5 @@ export type FromWorker =
   | { type: 'ready'; model: ModelDescription }
   | { type: 'load-error'; message: string }
   | { type: 'progress'; id: number; stage: string; step: number; total: number; fraction: number }
-  | { type: 'done'; id: number; png: ArrayBuffer; width: number; height: number; info: Record<string, unknown> }
+  | { type: 'done'; id: number; encoded: ArrayBuffer; format: OutputFormat; width: number; height: number; info: Record<string, unknown> }
   | { type: 'error'; id: number; name: string; message: string; aborted: boolean };

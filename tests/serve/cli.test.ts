@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { ROOT } from '../helpers.js';
@@ -57,8 +57,66 @@ test('fmboost serve: one job end to end, files only under --workdir, clean SIGTE
 test('fmboost serve: bad flags and a missing model fail with a message', () => {
   const bad = spawnSync(process.execPath, [MAIN, 'serve', '--port', 'http'], { encoding: 'utf8' });
   assert.notEqual(bad.status, 0);
-  assert.match(bad.stderr, /--port must be an integer ≥ 0, got 'http'/);
+  assert.match(bad.stderr, /--port must be an integer from 0 to 65535, got 'http'/);
   const missing = spawnSync(process.execPath, [MAIN, 'serve', '--port', '0', '--model', join(tmp.dir, 'nope.safetensors')], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(missing.status, 2, 'a model that cannot load is bad input');
   assert.match(missing.stderr, /^fmboost: cannot load the model: .*nope\.safetensors.*no such file/);
+});
+
+test('fmboost serve: a port in use, a bad address or a workdir that is a file exit non-zero (the workers do not keep it alive)', async () => {
+  const model = writeTinyBundle(join(tmp.dir, 'tiny-life.safetensors'), { steps: 3 }, 5, 'tiny-life');
+  const { createServer } = await import('node:net');
+  const blocker = createServer();
+  const port = await new Promise<number>((r) => blocker.listen(0, '127.0.0.1', () => r((blocker.address() as { port: number }).port)));
+  writeFileSync(join(tmp.dir, 'a-file'), 'x');
+  try {
+    for (const [args, re] of [
+      [['--port', String(port)], /^fmboost: cannot listen on 127\.0\.0\.1:\d+: the port is in use/m],
+      [['--port', '0', '--host', '192.0.2.1'], /^fmboost: cannot listen on 192\.0\.2\.1: no such address on this machine/m],
+      [['--port', '0', '--workdir', join(tmp.dir, 'a-file')], /^fmboost: --workdir .*a-file is a file, not a folder/m],
+      [['--port', '99999'], /--port must be an integer from 0 to 65535/],
+      [['--port', '0', '--token', 'short'], /--token must be at least 8 characters/],
+    ] as const) {
+      const t0 = Date.now();
+      const p = spawnSync(process.execPath, [MAIN, 'serve', '--model', model, '--threads', '1', ...args], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(p.status, 1, `${args.join(' ')}: ${p.stderr}`);
+      assert.match(p.stderr, re);
+      assert.ok(Date.now() - t0 < 45_000);
+    }
+  } finally {
+    blocker.close();
+  }
+});
+
+test('fmboost serve --token: /api and /metrics need the bearer token (header or ?token=), the page and /healthz do not; a public address warns', async () => {
+  const model = writeTinyBundle(join(tmp.dir, 'tiny-token.safetensors'), { steps: 3 }, 5, 'tiny-token');
+  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--host', '0.0.0.0', '--model', model, '--threads', '1'], {
+    env: { ...process.env, FMBOOST_TOKEN: 'sesame-1234' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '', err = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (err += c));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no listening line; ${err}`)), 30_000);
+      child.stdout.on('data', () => { const m = /listening on http:\/\/[^:]+:(\d+)\//.exec(out); if (m) { clearTimeout(t); resolve(m[1]); } });
+    });
+    assert.match(err, /warning: listening on 0\.0\.0\.0: other machines can reach this server; requests need the bearer token/);
+    const base = `http://127.0.0.1:${port}`;
+    assert.equal((await fetch(`${base}/`)).status, 200);
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    const no = await fetch(`${base}/api/info`);
+    assert.equal(no.status, 401);
+    assert.equal(no.headers.get('www-authenticate'), 'Bearer');
+    assert.equal((await fetch(`${base}/metrics`, { headers: { Authorization: 'Bearer wrong-token' } })).status, 401);
+    assert.equal((await fetch(`${base}/api/info`, { headers: { Authorization: 'Bearer sesame-1234' } })).status, 200);
+    const r = await fetch(`${base}/api/upscale?token=sesame-1234&steps=1`, { method: 'POST', body: await gradientPng(16, 16) });
+    assert.equal(r.status, 202, 'the token in the query is not taken for a job option');
+    const job = (await r.json()) as any;
+    assert.equal((await readEvents(`${base}${job.events}?token=sesame-1234`)).at(-1)!.event, 'done');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, err);
 });

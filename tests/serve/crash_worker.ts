@@ -10,5 +10,5 @@ port.on('message', (m: ToWorker) => {
   if (m.type !== 'run') return;
   if (m.options.seed === 13) process.exit(3);
   post({ type: 'progress', id: m.id, stage: 'flow', step: 1, total: 1, fraction: 0 });
-  post({ type: 'done', id: m.id, png: m.image, width: 1, height: 1, info: { echo: true } });
+  post({ type: 'done', id: m.id, encoded: m.image, format: 'png', width: 1, height: 1, info: { echo: true } });
 });

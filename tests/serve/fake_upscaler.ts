@@ -30,7 +30,7 @@ export class FakeUpscaler implements Upscaler {
       const meta = await sharp(input.image).metadata();
       const width = meta.width! * scale, height = meta.height! * scale;
       const png = await sharp(input.image).resize(width, height, { kernel: 'cubic' }).png().toBuffer();
-      return { png, width, height, info: { fake: true, steps: total } };
+      return { encoded: png, width, height, info: { fake: true, steps: total } };
     } finally {
       this.running--;
     }

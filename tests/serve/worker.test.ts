@@ -134,10 +134,10 @@ test('a crashed worker fails its job with a message and is replaced', async () =
   await pool.ready();
   const ctx = () => ({ onProgress: () => {}, signal: new AbortController().signal });
   const ok = await pool.upscale({ image: Buffer.from([1, 2, 3]), options: {}, name: 'a' }, ctx());
-  assert.deepEqual([...ok.png], [1, 2, 3]);
+  assert.deepEqual([...ok.encoded], [1, 2, 3]);
   await assert.rejects(pool.upscale({ image: Buffer.from([4]), options: { seed: 13 }, name: 'b' }, ctx()), /the upsampling worker failed: upsampling worker exited with code 3/);
   const again = await pool.upscale({ image: Buffer.from([5]), options: {}, name: 'c' }, ctx());
-  assert.deepEqual([...again.png], [5]);
+  assert.deepEqual([...again.encoded], [5]);
   await pool.close();
 });
 
