@@ -13,3 +13,4 @@ export {
 export { planTiles, tileStarts, rampWeights, tileWeights, blendTiles, blendTilesSync, coverage, type Tile, type TilePlan } from './tiles.js';
 export { encodeTiled, decodeTiled, flowTiled, tiledField, buildSource, upscalePass, decodeBaseLatent, sizeMultiples, type StageContext, type FlowOptions, type PassResult } from './stages.js';
 export { parseNpy, readNpy, npyBytes, readLatentFile, type LatentFile } from './latent_io.js';
+export { listModels, describeBundle, modelDirs, type ModelEntry } from './catalog.js';
