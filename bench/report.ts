@@ -5,6 +5,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import { DEFAULT_MAX_RATIO, type BenchRow, type ProbeResult, type SkippedRow } from './registry.js';
 import type { TimingPlan } from './timing.js';
 import type { MachinePeak } from './peak.js';
+import { barChartSvg, svgToPng, type Bar } from '../src/train/chart.js';
 
 export interface RowResult {
   name: string;
@@ -192,7 +193,22 @@ export function markdown(rep: Report): string {
   return lines.join('\n');
 }
 
-export function writeReport(rep: Report, mdPath: string, jsonPath: string): void {
+/** The rows as a bar chart of speed against PyTorch (torch time / our time: above 1 is faster than PyTorch). */
+export function ratioChartSvg(rep: Report): string {
+  const bars: Bar[] = rep.rows.filter((r) => Number.isFinite(r.ratio) && r.ratio > 0).map((r) => ({
+    label: r.name, value: 1 / r.ratio, color: r.pass ? '#2ca02c' : '#d62728',
+  }));
+  return barChartSvg(bars, {
+    title: 'fmboost speed against PyTorch, same machine, same run',
+    subtitle: `${rep.machine.cpu}, ${rep.threads.ours} thread(s), ${rep.date.slice(0, 10)}; green: meets its target, red: misses it`,
+    xLabel: 'PyTorch time / fmboost time (above 1: fmboost is faster)',
+    reference: { value: 1, label: 'PyTorch' }, width: 900,
+  });
+}
+
+/** bench/report.json, bench/report.md and the ratio chart (bench/report.png beside the .md). */
+export async function writeReport(rep: Report, mdPath: string, jsonPath: string): Promise<void> {
   writeFileSync(jsonPath, JSON.stringify(rep, null, 2) + '\n');
-  writeFileSync(mdPath, markdown(rep));
+  writeFileSync(mdPath, markdown(rep) + '\nChart: `report.png` (PyTorch time / fmboost time per row).\n');
+  writeFileSync(mdPath.replace(/\.md$/, '.png'), await svgToPng(ratioChartSvg(rep)));
 }

@@ -298,8 +298,8 @@ async function main(): Promise<void> {
       const m = mergePrevious(report, join(root, 'bench', 'report.json'), defined);
       console.log(`--merge: ${m.carried} row(s) kept from the previous report${m.dropped.length ? `; dropped (no longer defined): ${m.dropped.join(', ')}` : ''}`);
     }
-    writeReport(report, join(root, 'bench', 'report.md'), join(root, 'bench', 'report.json'));
-    console.log('wrote bench/report.md and bench/report.json');
+    await writeReport(report, join(root, 'bench', 'report.md'), join(root, 'bench', 'report.json'));
+    console.log('wrote bench/report.md, bench/report.json and bench/report.png');
   }
 }
 

@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-# chromium: the web page test (tests/serve/browser.test.ts) drives it headless through playwright-core
-for pkg in libtorch-dev libopenblas-dev chromium; do
+# chromium: the web page test (tests/serve/browser.test.ts) drives it headless through playwright-core;
+# fonts-dejavu-core: the text of charts and labelled images (SVG rendered by sharp / librsvg, src/train/chart.ts)
+for pkg in libtorch-dev libopenblas-dev chromium fonts-dejavu-core; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ -z "${LIBTORCH:-}" ] && [ ${#need[@]} -gt 0 ]; then

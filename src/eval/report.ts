@@ -1,23 +1,19 @@
 // Writes an evaluation: eval.md (table of means), eval.json (everything, per image), eval_psnr_nfe.png
 // (PSNR against function evaluations, one line per solver) and eval_grid.png (bicubic | ESRGAN | ours | ground
-// truth, a label above each column).
+// truth, each column titled in words above it).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { encodePng, type RgbImage } from '../train/png.js';
-import { plotLines, type Rgb, type Series } from '../train/plot.js';
+import { lineChartSvg, svgToPng, type ChartSeries } from '../train/chart.js';
 import { imageGrid } from '../train/loop/grid.js';
 import type { Tensor } from '../tensor/index.js';
 import type { EvalResult, RowResult } from './run.js';
-import { noiseLabel } from './rows.js';
+import { noiseLabel, rowTitle } from './rows.js';
 import { DEGRADATION_DOCS } from '../data/degradation_names.js';
 
 export interface EvalFiles { md: string; json: string; plot: string; grid: string | null }
 
-export const SOLVER_COLORS: Record<string, Rgb> = {
-  euler: [31, 119, 180], rk4: [255, 127, 14], dopri5: [44, 160, 44], midpoint: [214, 39, 40], heun: [148, 103, 189],
-};
-const BASELINE_COLOR: Rgb = [150, 150, 150];
+export const SOLVER_COLORS: Record<string, string> = { euler: '#1f77b4', rk4: '#ff7f0e', dopri5: '#2ca02c', midpoint: '#d62728', heun: '#9467bd' };
 const COLOR_NAMES: Record<string, string> = { euler: 'blue', rk4: 'orange', dopri5: 'green', midpoint: 'red', heun: 'purple' };
 
 const fmt = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
@@ -57,45 +53,28 @@ export function evalMarkdown(r: EvalResult): string {
   }
   const curves = solverCurves(r);
   if (curves.size) {
-    lines.push(`Plot \`eval_psnr_nfe.png\`: PSNR against nfe at the model's source and noise step; ${[...curves.keys()].map((s) => `${s} ${COLOR_NAMES[s] ?? ''}`.trim()).join(', ')}; gray lines: bicubic (solid span) baseline.`, '');
+    lines.push(`Plot \`eval_psnr_nfe.png\`: PSNR against nfe at the model's source and noise step; ${[...curves.keys()].map((s) => `${s} ${COLOR_NAMES[s] ?? ''}`.trim()).join(', ')}; dashed: the bicubic and PSU-round-trip baselines (titled and labelled in the figure).`, '');
   }
   if (r.grid.length) lines.push(`Grid \`eval_grid.png\`: per image, ${r.gridColumns.join(' | ')}.`, '');
   return lines.join('\n');
 }
 
-/** Draws a filled square marker of side 2k+1 at pixel (x, y). */
-function marker(img: RgbImage, x: number, y: number, c: Rgb, k = 2): void {
-  for (let dy = -k; dy <= k; dy++) {
-    for (let dx = -k; dx <= k; dx++) {
-      const px = Math.round(x) + dx, py = Math.round(y) + dy;
-      if (px < 0 || py < 0 || px >= img.width || py >= img.height) continue;
-      img.data.set(c, (py * img.width + px) * 3);
-    }
-  }
-}
-
-/** PSNR against nfe, one line (with markers) per solver, and the bicubic baseline as a gray line. */
-export function psnrNfePlot(r: EvalResult): Buffer {
+/** PSNR against nfe: one line (with markers) per solver, and the bicubic and PSU-round-trip baselines dashed. */
+export async function psnrNfePlot(r: EvalResult): Promise<Buffer> {
   const curves = solverCurves(r);
-  const series: Series[] = [];
+  const series: ChartSeries[] = [];
   const xs = [...curves.values()].flat().map((x) => x.nfe);
   const [x0, x1] = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
-  const bic = r.rows.find((x) => x.kind === 'bicubic');
-  if (bic && Number.isFinite(bic.psnr)) series.push({ x: [x0, x1], y: [bic.psnr, bic.psnr], color: BASELINE_COLOR });
-  for (const [solver, rows] of curves) series.push({ x: rows.map((x) => x.nfe), y: rows.map((x) => x.psnr), color: SOLVER_COLORS[solver] ?? [0, 0, 0] });
-  // 5 % margins, so markers on the extremes are not cut by the frame: two single-pixel points on the
-  // bottom-left (axis colour) and top-right (background colour) corners widen the ranges.
-  const ys = series.flatMap((s) => Array.from(s.y)).filter(Number.isFinite);
-  if (ys.length) {
-    const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-    const dx = (x1 - x0 || 1) * 0.05, dy = (y1 - y0 || 1) * 0.05;
-    series.push({ x: [x0 - dx], y: [y0 - dy], color: [0, 0, 0] }, { x: [x1 + dx], y: [y1 + dy], color: [255, 255, 255] });
+  for (const kind of ['bicubic', 'psu-rt'] as const) {
+    const b = r.rows.find((x) => x.kind === kind);
+    if (b && Number.isFinite(b.psnr)) series.push({ label: `${rowTitle(kind)}: ${b.psnr.toFixed(2)} dB`, x: [x0, x1], y: [b.psnr, b.psnr], color: kind === 'bicubic' ? '#7f7f7f' : '#bcbd22', dashed: true, markers: false });
   }
-  const { image, layout } = plotLines(series, { width: 560, height: 340 });
-  const px = (x: number) => layout.left + ((x - layout.xMin) / (layout.xMax - layout.xMin)) * (layout.right - layout.left);
-  const py = (y: number) => layout.bottom - ((y - layout.yMin) / (layout.yMax - layout.yMin)) * (layout.bottom - layout.top);
-  for (const [solver, rows] of curves) for (const x of rows) if (Number.isFinite(x.psnr)) marker(image, px(x.nfe), py(x.psnr), SOLVER_COLORS[solver] ?? [0, 0, 0]);
-  return encodePng(image);
+  for (const [solver, rows] of curves) series.push({ label: `fmboost, ${solver}`, x: rows.map((x) => x.nfe), y: rows.map((x) => x.psnr), color: SOLVER_COLORS[solver] ?? '#000', markers: true });
+  return svgToPng(lineChartSvg(series, {
+    title: `PSNR against UNet evaluations — ${r.model}`,
+    subtitle: `${r.images.length} image(s), ${r.flow.factor}× from a ${r.degradation} downsample; ${r.precision}`,
+    xLabel: 'UNet evaluations per image (nfe)', yLabel: 'PSNR (dB)',
+  }));
 }
 
 /** Height of the label strip above the grid's columns. */
@@ -128,10 +107,10 @@ export async function writeEvalReport(r: EvalResult, dir: string): Promise<EvalF
   const { grid: _grid, ...json } = r;
   // JSON has no Infinity (a perfect reconstruction's PSNR): write it as null.
   writeFileSync(files.json, JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
-  writeFileSync(files.plot, psnrNfePlot(r));
+  writeFileSync(files.plot, await psnrNfePlot(r));
   if (r.grid.length) {
     files.grid = join(dir, 'eval_grid.png');
-    writeFileSync(files.grid, await labelledGrid(r.grid, r.gridColumns));
+    writeFileSync(files.grid, await labelledGrid(r.grid, r.gridColumns.map(rowTitle)));
   }
   return files;
 }

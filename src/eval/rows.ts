@@ -75,3 +75,23 @@ export function parseRows(spec: string = DEFAULT_ROWS): EvalRow[] {
   if (!rows.length) throw new EvalSpecError(`no rows in '${spec}'`);
   return rows;
 }
+
+const BASELINE_TITLES: Record<BaselineKind, string> = {
+  bicubic: 'bicubic', lanczos: 'Lanczos-3', 'sharp-cubic': 'bicubic (libvips)', 'esrgan-slim': 'ESRGAN (slim)', 'esrgan-medium': 'ESRGAN (medium)',
+  vae: 'VAE round trip (ceiling)', 'psu-rt': 'PSU round trip (no flow)', 'lsu-rt': 'LSU round trip (no flow)',
+};
+
+/** A row (or a grid column: 'ground truth') in words for figures: 'euler:3' → 'fmboost, euler 2 steps'. */
+export function rowTitle(label: string): string {
+  if (label === 'ground truth') return 'ground truth';
+  let row: EvalRow;
+  try {
+    row = parseOne(label);
+  } catch {
+    return label;
+  }
+  if (row.kind !== 'cfm') return BASELINE_TITLES[row.kind];
+  const steps = row.solver === 'dopri5' ? 'adaptive' : row.steps !== undefined ? `${row.steps - 1} step${row.steps === 2 ? '' : 's'}` : 'model\'s steps';
+  const extra = [row.source ? row.source.toUpperCase() : '', row.noiseStep !== undefined ? `noise ${noiseLabel(row.noiseStep)}` : ''].filter(Boolean).join(', ');
+  return `fmboost, ${row.solver} ${steps}${extra ? ` (${extra})` : ''}`;
+}

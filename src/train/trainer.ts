@@ -34,7 +34,7 @@ import { readMetricsCsv } from './log/csv.js';
 import type { MultiLogger } from './log/logger.js';
 import { ProgressPrinter, ThroughputMeter } from './log/progress.js';
 import { lrFactorFn } from './lr.js';
-import { metricCurvePng } from './plot.js';
+import { lineChartSvg, svgToPng } from './chart.js';
 import { encodePng } from './png.js';
 import { AutoencoderTask } from './loop/ae_task.js';
 import { openSources, splitSource, trainLoader, valLoader } from './loop/data.js';
@@ -472,22 +472,30 @@ export class Trainer {
       }
     }
     this.loggers.flush();
-    this.writeLossPlot();
+    await this.writeLossPlot();
     this.lastVal = metrics;
     this.say(`validation at step ${this.step}: PSNR ${metrics['val/psnr'].toFixed(2)} dB, SSIM ${metrics['val/ssim'].toFixed(4)}, MSE ${metrics['val/mse'].toExponential(3)}, colour shift ${metrics['val/colour_shift'].toFixed(2)}/255 on ${per.psnr.length} images (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     return metrics;
   }
 
-  /** loss.png (and val_psnr.png) from metrics.csv. */
-  private writeLossPlot(): void {
+  /** loss.png (and val_psnr.png) from metrics.csv: titled, labelled charts (chart.ts). */
+  private async writeLossPlot(): Promise<void> {
     const csv = join(this.expDir, 'metrics.csv');
     if (!existsSync(csv)) return;
     try {
       const { rows } = readMetricsCsv(csv);
-      const loss = metricCurvePng(rows, 'train/loss', { logY: true });
-      if (loss) writeFileSync(join(this.expDir, 'loss.png'), loss);
-      const p = metricCurvePng(rows, 'val/psnr');
-      if (p) writeFileSync(join(this.expDir, 'val_psnr.png'), p);
+      const pick = (k: string) => rows.filter((r) => r[k] !== undefined && r.step !== undefined).map((r) => [r.step as number, r[k] as number]);
+      const name = this.config.name ?? 'run';
+      const loss = pick('train/loss');
+      if (loss.length) {
+        writeFileSync(join(this.expDir, 'loss.png'), await svgToPng(lineChartSvg([{ label: 'training loss (per logged step)', x: loss.map((p) => p[0]), y: loss.map((p) => p[1]), markers: false }],
+          { title: `Training loss — ${name}`, xLabel: 'step', yLabel: `loss (${this.task.mode === 'flow' ? 'flow-matching MSE' : 'reconstruction + KL'})`, logY: true })));
+      }
+      const psnr = pick('val/psnr');
+      if (psnr.length) {
+        writeFileSync(join(this.expDir, 'val_psnr.png'), await svgToPng(lineChartSvg([{ label: 'validation PSNR', x: psnr.map((p) => p[0]), y: psnr.map((p) => p[1]) }],
+          { title: `Validation PSNR — ${name}`, xLabel: 'step', yLabel: 'PSNR (dB)' })));
+      }
     } catch (e) {
       this.say(`could not draw loss.png: ${(e as Error).message}`);
     }
@@ -496,7 +504,7 @@ export class Trainer {
   private async teardown(plot: boolean): Promise<void> {
     try { this.loggers?.flush(); } catch { /* reported elsewhere */ }
     if (this.loggers) await this.loggers.close();
-    if (plot || existsSync(join(this.expDir, 'metrics.csv'))) this.writeLossPlot();
+    if (plot || existsSync(join(this.expDir, 'metrics.csv'))) await this.writeLossPlot();
     if (this.loader) await this.loader.close();
     this.ema?.dispose();
     this.optimizer?.zeroGrad();
