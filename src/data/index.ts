@@ -7,6 +7,7 @@ export {
 } from './image_codec.js';
 export { imageToTensor, readImage, readImageParts, writeImage, encodeTensorImage, type ImageParts } from './image.js';
 export { addPngText, readPngText } from './png_text.js';
+export { addColumnLabels, type ColumnLabel } from './label.js';
 export { U8_TO_FLOAT, u8HWCToFloatCHW, floatCHWToU8HWC, cropCHW, hflipCHW, centerCropOffsets, pyRound } from './pixels.js';
 export { Rng } from './rng.js';
 export { DEGRADATIONS, DEGRADATION_DOCS, DegradationError, checkDegradation, degrade, type Degradation } from './degradations.js';

@@ -49,9 +49,9 @@ test('upsample: files and folders, PNG metadata, --compare; bad inputs reported,
   assert.equal(meta['fmboost:scale'], '2');
   assert.equal(meta['fmboost:input'], 'a.png');
   assert.deepEqual(await probeImage(out).then((s) => [s.width, s.height]), [40, 32]);
-  // Side by side: bicubic | 4 px gap | ours.
+  // Side by side: bicubic | 4 px gap | ours, under an 18 px strip of column titles.
   const cmp = await probeImage(join(dir, 'out', 'a_x2_compare.png'));
-  assert.deepEqual([cmp.width, cmp.height], [84, 32]);
+  assert.deepEqual([cmp.width, cmp.height], [84, 18 + 32]);
   // The file holds what the library computes (up to 8-bit rounding: 1/127.5); 3 steps = 3 field evaluations.
   const up = await Upsampler.load({ model });
   const input = await readImage(join(dir, 'a.png'));

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { F, cat, tidy, type Tensor } from '../../tensor/index.js';
-import { checkBackground, checkQuality, encodeTensorImage, readImageParts, type ImageParts } from '../../data/index.js';
+import { addColumnLabels, checkBackground, checkQuality, encodeTensorImage, readImageParts, type ImageParts } from '../../data/index.js';
 import { MAX_SOLVER_STEPS, SOLVER_NAMES, type SolverName } from '../../flow/index.js';
 import { writeFileAtomic, cleanStaleTemps } from '../../io/index.js';
 import { Upsampler } from '../../pipeline/upsampler.js';
@@ -165,8 +165,10 @@ export async function runUpsample(inputs: string[], o: CliOptions): Promise<numb
           if (p.comparePath && parts) {
             const cmp = compareImage(parts.rgb, r.image);
             try {
-              const meta = o.stripMetadata ? undefined : { Software: 'fmboost', 'fmboost:layout': 'bicubic | fmboost', 'fmboost:input': basename(p.item.path) };
-              writeFileAtomic(p.comparePath, await encodeTensorImage(cmp, { format: p.format, quality: o.quality, metadata: meta, name: p.comparePath }));
+              const W = r.info.outputSize[1];
+              const png = await encodeTensorImage(cmp, { format: 'png', name: p.comparePath });
+              const labels = [{ x: 0, width: W, text: 'bicubic (input enlarged)' }, { x: W + Math.min(4, W), width: W, text: `fmboost, ${r.info.solver} ${r.info.steps} step${r.info.steps === 1 ? '' : 's'}` }];
+              writeFileAtomic(p.comparePath, await addColumnLabels(png, labels, { format: p.format, quality: o.quality }));
             } finally {
               cmp.dispose();
             }
