@@ -41,6 +41,35 @@ export function tickLabel(v: number): string {
   return String(Number(v.toPrecision(3)));
 }
 
+/** Labels for evenly spaced ticks: as many decimals as the spacing needs (33.95, 34.00, 34.05 — not 34, 34, 34). */
+export function tickLabels(ticks: number[]): string[] {
+  if (ticks.length < 2) return ticks.map(tickLabel);
+  const step = Math.abs(ticks[1] - ticks[0]);
+  const big = Math.max(...ticks.map(Math.abs));
+  if (big >= 1e4 || step >= 1) return ticks.map(tickLabel);
+  const d = Math.min(6, Math.max(0, -Math.floor(Math.log10(step) + 1e-9)));
+  return ticks.map((t) => (Math.abs(t) < step * 1e-6 ? '0' : t.toFixed(d)));
+}
+
+/** Title and subtitle, shrunk to fit the width (DejaVu Sans bold is about 0.62 em per character). */
+function titleSvg(o: { title: string; subtitle?: string }, W: number): string {
+  const size = Math.min(17, Math.floor((W - 24) / (0.62 * Math.max(1, o.title.length))));
+  const sub = o.subtitle ? Math.min(11, Math.floor((W - 24) / (0.55 * o.subtitle.length))) : 0;
+  return `<text x="${W / 2}" y="24" font-size="${size}" font-weight="bold" text-anchor="middle">${xml(o.title)}</text>` +
+    (o.subtitle ? `<text x="${W / 2}" y="42" font-size="${sub}" fill="#555" text-anchor="middle">${xml(o.subtitle)}</text>` : '');
+}
+
+/** Ticks of a log10 axis spanning [lo, hi] (log10 values): 1, 2, 5 × 10^k where they fit, else powers of ten. */
+export function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  const mult = hi - lo > 3 ? [1] : [1, 2, 5];
+  for (let k = Math.floor(lo); k <= Math.ceil(hi); k++) for (const m of mult) {
+    const t = Math.log10(m) + k;
+    if (t >= lo - 1e-9 && t <= hi + 1e-9) out.push(t);
+  }
+  return out.length >= 2 ? out : niceTicks(lo, hi, 4);
+}
+
 /** The SVG of a line chart. */
 export function lineChartSvg(series: ChartSeries[], o: ChartOptions): string {
   const W = o.width ?? 640, H = o.height ?? 400;
@@ -63,16 +92,17 @@ export function lineChartSvg(series: ChartSeries[], o: ChartOptions): string {
   const px = (x: number) => left + ((x - x0) / (x1 - x0)) * (right - left);
   const py = (y: number) => bottom - ((y - y0) / (y1 - y0)) * (bottom - top);
   const parts: string[] = [`<rect width="${W}" height="${H}" fill="#fff"/>`];
-  parts.push(`<text x="${W / 2}" y="24" font-size="17" font-weight="bold" text-anchor="middle">${xml(o.title)}</text>`);
-  if (o.subtitle) parts.push(`<text x="${W / 2}" y="42" font-size="11" fill="#555" text-anchor="middle">${xml(o.subtitle)}</text>`);
-  for (const t of niceTicks(x0, x1, 6)) {
+  parts.push(titleSvg(o, W));
+  const xt = niceTicks(x0, x1, 6), xl = tickLabels(xt);
+  xt.forEach((t, i) => {
     const x = px(t);
-    parts.push(`<line x1="${x}" y1="${top}" x2="${x}" y2="${bottom}" stroke="#e5e5e5"/>`, `<text x="${x}" y="${bottom + 16}" font-size="11" text-anchor="middle" fill="#333">${tickLabel(t)}</text>`);
-  }
-  for (const t of niceTicks(y0, y1, 6)) {
+    parts.push(`<line x1="${x}" y1="${top}" x2="${x}" y2="${bottom}" stroke="#e5e5e5"/>`, `<text x="${x}" y="${bottom + 16}" font-size="11" text-anchor="middle" fill="#333">${xl[i]}</text>`);
+  });
+  const yt = logY ? logTicks(y0, y1) : niceTicks(y0, y1, 6), yl = logY ? yt.map((t) => tickLabel(Number((10 ** t).toPrecision(6)))) : tickLabels(yt);
+  yt.forEach((t, i) => {
     const y = py(t);
-    parts.push(`<line x1="${left}" y1="${y}" x2="${right}" y2="${y}" stroke="#e5e5e5"/>`, `<text x="${left - 6}" y="${y + 4}" font-size="11" text-anchor="end" fill="#333">${tickLabel(logY ? 10 ** t : t)}</text>`);
-  }
+    parts.push(`<line x1="${left}" y1="${y}" x2="${right}" y2="${y}" stroke="#e5e5e5"/>`, `<text x="${left - 6}" y="${y + 4}" font-size="11" text-anchor="end" fill="#333">${yl[i]}</text>`);
+  });
   parts.push(`<rect x="${left}" y="${top}" width="${right - left}" height="${bottom - top}" fill="none" stroke="#333"/>`);
   parts.push(`<text x="${(left + right) / 2}" y="${H - 12}" font-size="13" text-anchor="middle">${xml(o.xLabel)}</text>`);
   parts.push(`<text transform="translate(18 ${(top + bottom) / 2}) rotate(-90)" font-size="13" text-anchor="middle">${xml(o.yLabel + (logY ? ' (log scale)' : ''))}</text>`);
@@ -93,15 +123,21 @@ export function lineChartSvg(series: ChartSeries[], o: ChartOptions): string {
   // legend inside the plot, in the corner the data leaves emptiest
   const lw = Math.max(...series.map((s) => s.label.length), 4) * 6.8 + 34, lh = series.length * 18 + 8;
   if (series.length) {
-    const corners = [[right - lw - 8, top + 8], [right - lw - 8, bottom - lh - 8], [left + 8, top + 8], [left + 8, bottom - lh - 8]];
-    const inBox = ([bx, by]: number[]) => series.reduce((a, s) => {
-      let n = 0;
+    const mid = (top + bottom - lh) / 2;
+    const corners = [[right - lw - 8, top + 8], [right - lw - 8, bottom - lh - 8], [left + 8, top + 8], [left + 8, bottom - lh - 8], [right - lw - 8, mid], [left + 8, mid]];
+    // points and the lines between them (sampled), in pixels: the legend goes where fewest fall
+    const pix: [number, number][] = [];
+    for (const s of series) {
+      let prev: [number, number] | null = null;
       for (let i = 0; i < Math.min(s.x.length, s.y.length); i++) {
-        const X = px(s.x[i]), Y = py(fy(s.y[i]));
-        if (X >= bx - 6 && X <= bx + lw + 6 && Y >= by - 6 && Y <= by + lh + 6) n++;
+        const p: [number, number] = [px(s.x[i]), py(fy(s.y[i]))];
+        if (!Number.isFinite(p[0]) || !Number.isFinite(p[1])) { prev = null; continue; }
+        if (prev) for (let k = 1; k < 12; k++) pix.push([prev[0] + ((p[0] - prev[0]) * k) / 12, prev[1] + ((p[1] - prev[1]) * k) / 12]);
+        pix.push(p, p, p); // a marker weighs more than a stretch of line
+        prev = p;
       }
-      return a + n;
-    }, 0);
+    }
+    const inBox = ([bx, by]: number[]) => pix.filter(([X, Y]) => X >= bx - 6 && X <= bx + lw + 6 && Y >= by - 6 && Y <= by + lh + 6).length;
     const [lx, ly] = corners.reduce((best, c) => (inBox(c) < inBox(best) ? c : best));
     parts.push(`<rect x="${lx}" y="${ly}" width="${lw}" height="${lh}" fill="#fff" fill-opacity="0.9" stroke="#bbb"/>`);
     series.forEach((s, k) => {
@@ -125,8 +161,7 @@ export function barChartSvg(bars: Bar[], o: Omit<ChartOptions, 'logY' | 'yLabel'
   const vmax = Math.max(...bars.map((b) => b.value).filter(Number.isFinite), o.reference?.value ?? 0, 1e-9) * 1.08;
   const px = (v: number) => left + (Math.max(0, v) / vmax) * (right - left);
   const parts: string[] = [`<rect width="${W}" height="${H}" fill="#fff"/>`];
-  parts.push(`<text x="${W / 2}" y="24" font-size="17" font-weight="bold" text-anchor="middle">${xml(o.title)}</text>`);
-  if (o.subtitle) parts.push(`<text x="${W / 2}" y="42" font-size="11" fill="#555" text-anchor="middle">${xml(o.subtitle)}</text>`);
+  parts.push(titleSvg(o, W));
   for (const t of niceTicks(0, vmax, 6)) {
     const x = px(t);
     parts.push(`<line x1="${x}" y1="${top}" x2="${x}" y2="${bottom}" stroke="#e5e5e5"/>`, `<text x="${x}" y="${bottom + 16}" font-size="11" text-anchor="middle" fill="#333">${tickLabel(t)}</text>`);

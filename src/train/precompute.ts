@@ -76,6 +76,7 @@ export async function precomputeLatents(o: PrecomputeOptions): Promise<Precomput
   const bs = o.batchSize ?? 8;
   const shardSize = o.shardSize ?? 1024;
   if (!(Number.isInteger(shardSize) && shardSize >= 1)) throw new PrecomputeError(`shard size must be an integer ≥ 1, got ${shardSize}`);
+  if (o.source.length === 0) throw new PrecomputeError(`the source holds no images${o.source.skipped.length ? ` (${o.source.skipped.length} unreadable)` : ''}: nothing to precompute`);
   if (o.imageSize % o.vae.downFactor || o.lowResSize >= o.imageSize) throw new PrecomputeError(`image size ${o.imageSize} must be a multiple of ${o.vae.downFactor} and larger than the low-res size ${o.lowResSize}`);
   mkdirSync(o.outDir, { recursive: true });
   const manifestPath = join(o.outDir, 'manifest.json');

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import { type Batch, DataLoader, Rng, type DataSource } from '../data/index.js';
 import { colourShift, mse, psnr, ssim } from '../eval/index.js';
-import { loadWeights } from '../io/index.js';
+import { cleanStaleTemps, loadWeights } from '../io/index.js';
 import { unetStateDictFromCheckpoint, toLdmVaeStateDict, type AutoencoderKL } from '../models/index.js';
 import { Adam, AdamW, clipGradNorm, gradNorm, type LoadReport } from '../nn/index.js';
 import type { Json } from '../nn/optim/index.js';
@@ -65,6 +65,8 @@ export interface TrainerOptions {
   resumeCheckpoint?: string;
   /** Initialise the model's weights from this file, non-strictly (reports what it skipped). */
   loadWeights?: string;
+  /** With loadWeights: the least fraction of the model's tensors the file must fill (default: at least one). */
+  minMatch?: number;
   useWandb?: boolean;
   /** Where progress and messages go (default stderr). */
   out?: { write(s: string): unknown; isTTY?: boolean; columns?: number };
@@ -105,7 +107,8 @@ function makeStreams(seed: number): Streams {
 
 function reportLoad(r: LoadReport): string {
   const list = (xs: string[]) => xs.slice(0, 8).join(', ') + (xs.length > 8 ? `, … (${xs.length})` : '');
-  const parts = [`loaded ${r.loaded.length} tensors`];
+  const of = r.loaded.length + r.missing.length;
+  const parts = [`loaded ${r.loaded.length} of the model's ${of} tensors`];
   if (r.missing.length) parts.push(`kept initial values for ${r.missing.length} missing: ${list(r.missing)}`);
   if (r.unexpected.length) parts.push(`skipped ${r.unexpected.length} unexpected: ${list(r.unexpected)}`);
   if (r.mismatched.length) parts.push(`skipped ${r.mismatched.length} with other shapes: ${list(r.mismatched)}`);
@@ -139,7 +142,10 @@ export class Trainer {
     this.ckpt = new CheckpointDir(join(opts.expDir, 'checkpoints'));
     this.out = opts.out ?? process.stderr;
     this.progress = new ProgressPrinter(this.out, { every: this.config.train.log.every });
-    if (opts.resumeCheckpoint && opts.loadWeights) throw new TrainerSetupError('--resume_checkpoint and --load_weights cannot be used together (resume restores the weights already)');
+    if (opts.resumeCheckpoint && opts.loadWeights) throw new TrainerSetupError('--resume-checkpoint and --load-weights cannot be used together (resume restores the weights already)');
+    // a killed run leaves its half-written checkpoint temp files (.NAME.PID.RANDOM.tmp); their writer is gone
+    const stale = cleanStaleTemps(join(opts.expDir, 'checkpoints'), 0);
+    if (stale.length) this.say(`removed ${stale.length} temp file(s) a killed run left in checkpoints/: ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}`);
   }
 
   private say(s: string): void {
@@ -247,7 +253,7 @@ export class Trainer {
     }
   }
 
-  /** --load_weights: fitting tensors are copied, the rest reported. */
+  /** --load-weights: fitting tensors are copied, the rest reported. */
   private loadInitialWeights(path: string): void {
     const raw = loadWeights(path);
     try {
@@ -266,11 +272,13 @@ export class Trainer {
       }
       const rep = this.task.model.loadStateDict(online, { strict: false });
       // a file with none of the model's keys is the wrong file, not a fine-tuning start
-      if (!rep.loaded.length) throw new TrainerSetupError(`--load_weights ${path}: none of its ${online.size} tensors fits the ${this.task.mode === 'flow' ? 'UNet' : 'autoencoder'} (${reportLoad(rep)})`);
-      this.say(`--load_weights ${path}: model: ${reportLoad(rep)}`);
+      if (!rep.loaded.length) throw new TrainerSetupError(`--load-weights ${path}: none of its ${online.size} tensors fits the ${this.task.mode === 'flow' ? 'UNet' : 'autoencoder'} (${reportLoad(rep)})`);
+      const frac = rep.loaded.length / (rep.loaded.length + rep.missing.length), min = this.opts.minMatch ?? 0;
+      if (frac < min) throw new TrainerSetupError(`--load-weights ${path}: it fills ${(100 * frac).toFixed(0)}% of the model's tensors, below --min-match ${min} (${reportLoad(rep)})`);
+      this.say(`--load-weights ${path}: model: ${reportLoad(rep)}`);
       // The EMA starts from the loaded EMA weights when the file has them; otherwise it copies the
       // online weights at its first updates (update_after_step) anyway.
-      if (ema) this.say(`--load_weights ${path}: EMA: ${reportLoad(this.task.emaModel.loadStateDict(ema, { strict: false }))}`);
+      if (ema) this.say(`--load-weights ${path}: EMA: ${reportLoad(this.task.emaModel.loadStateDict(ema, { strict: false }))}`);
     } finally {
       for (const t of raw.values()) t.dispose();
     }

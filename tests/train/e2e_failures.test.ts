@@ -74,10 +74,14 @@ test('--load_weights loads fitting tensors non-strictly and reports the rest', a
   writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('num_res_blocks: 1, channel_mult', 'num_res_blocks: 2, channel_mult'));
   const r = await runCli(['train', '--config', cfg, '--name', 'dst', '--logdir', logs, '--load_weights', join(logs, 'src/checkpoints/last.safetensors')], f.dir);
   assert.equal(r.code, 0, r.stderr);
-  const m = /--load_weights .*: model: loaded (\d+) tensors; kept initial values for (\d+) missing: .*; skipped (\d+) unexpected/.exec(r.stderr);
+  const m = /--load-weights .*: model: loaded (\d+) of the model's \d+ tensors; kept initial values for (\d+) missing: .*; skipped (\d+) unexpected/.exec(r.stderr);
   assert.ok(m, r.stderr);
   assert.ok(Number(m[1]) > 10 && Number(m[2]) > 0 && Number(m[3]) > 0, m[0]);
-  assert.match(r.stderr, /--load_weights .*: EMA: loaded \d+ tensors/);
+  assert.match(r.stderr, /--load-weights .*: EMA: loaded \d+ of the model's \d+ tensors/);
+  // --min-match: the same file is refused when it must fill (nearly) all of the wider model
+  const strict = await runCli(['train', '--config', cfg, '--name', 'dst2', '--logdir', logs, '--load-weights', join(logs, 'src/checkpoints/last.safetensors'), '--min-match', '0.99'], f.dir);
+  assert.equal(strict.code, 1, strict.stderr);
+  assert.match(strict.stderr, /^fmboost: --load-weights .*: it fills \d+% of the model's tensors, below --min-match 0\.99/m);
 });
 
 test('--load_weights from a model bundle takes its UNet; a file with nothing that fits is an error', async () => {
@@ -90,10 +94,10 @@ test('--load_weights from a model bundle takes its UNet; a file with nothing tha
   const cfg = flowConfig(f, { ...noVal, checkpoint_every: 0, max_steps: 1 });
   const r = await runCli(['train', '--config', cfg, '--name', 'bdst', '--logdir', logs, '--load_weights', bundle], f.dir);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /--load_weights .*: model: loaded \d+ tensors(?!; kept)/);
+  assert.match(r.stderr, /--load-weights .*: model: loaded (\d+) of the model's \1 tensors(?!; kept)/);
   assert.doesNotMatch(r.stderr, /missing/);
   // the VAE's weights file holds no UNet key: refused, naming the file
   const bad = await runCli(['train', '--config', cfg, '--name', 'bbad', '--logdir', logs, '--load_weights', f.vae], f.dir);
   assert.notEqual(bad.code, 0);
-  assert.match(bad.stderr, /--load_weights .*: none of its \d+ tensors fits the UNet/);
+  assert.match(bad.stderr, /--load-weights .*: none of its \d+ tensors fits the UNet/);
 });

@@ -98,3 +98,15 @@ test('precompute writes shards + manifest, skips the corrupt image, resumes, and
   assert.match(t.stderr, /latents:.*10 usable items \(train 8, validation 2\)/);
   assert.match(t.stderr, /validation at step 2: PSNR/);
 });
+
+test('precompute on a folder with no images fails (exit 2) naming the problem, and writes nothing', async () => {
+  const { mkdirSync, existsSync } = await import('node:fs');
+  const empty = join(f.dir, 'empty-images');
+  mkdirSync(empty, { recursive: true });
+  const out = join(f.dir, 'lat-empty');
+  const cfg = flowConfig(f, { checkpoint_every: 0, max_steps: 1 });
+  const r = await runCli(['precompute', '--config', cfg, '--out', out, `data.sources=[{type: images, path: ${empty}}]`], f.dir);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^fmboost: .*(no images|nothing to precompute|no usable)/m);
+  assert.ok(!existsSync(join(out, 'manifest.json')));
+});

@@ -17,6 +17,7 @@ interface TrainCliOptions {
   logdir: string;
   resumeCheckpoint?: string;
   loadWeights?: string;
+  minMatch?: number;
   useWandb?: boolean;
   helpConfig?: boolean;
 }
@@ -39,6 +40,11 @@ export function register(program: Command): void {
     .option('--logdir <dir>', 'root folder of experiments', 'logs')
     .option('--resume-checkpoint <ckpt>', 'continue exactly from a training checkpoint (a file, or an experiment/checkpoints folder: its latest)')
     .option('--load-weights <ckpt>', 'initialise the model weights from a file, non-strictly (reports what it skipped)')
+    .option('--min-match <fraction>', 'with --load-weights: fail unless the file fills at least this fraction (0–1) of the model\'s tensors (default: at least one)', (v: string) => {
+      const x = Number(v);
+      if (!(x >= 0 && x <= 1)) throw new Error(`--min-match must be a number from 0 to 1, got '${v}'`);
+      return x;
+    })
     .option('--use-wandb', 'also log to Weights & Biases')
     .option('--help-config', 'list every config key with its default and meaning')
     .action(async (overrides: string[], o: TrainCliOptions) => {
@@ -68,7 +74,7 @@ export function register(program: Command): void {
       if (name.split('/').some((p) => p === '..' || p === '')) throw new Error(`--name ${JSON.stringify(name)}: use a relative name without '..' or empty parts`);
       config.name = name;
       const trainer = new Trainer({
-        config, expDir: join(o.logdir, name), resumeCheckpoint: o.resumeCheckpoint, loadWeights: o.loadWeights, useWandb: o.useWandb,
+        config, expDir: join(o.logdir, name), resumeCheckpoint: o.resumeCheckpoint, loadWeights: o.loadWeights, minMatch: o.minMatch, useWandb: o.useWandb,
       });
       const r = await trainer.run();
       if (r.status === 'interrupted') process.exitCode = r.signal === 'SIGTERM' ? 143 : 130;
