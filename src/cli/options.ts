@@ -2,6 +2,7 @@
 import { isSolverName, SOLVER_NAMES, type SolverName } from '../flow/index.js';
 import { isPrecisionOption, PRECISIONS, type PrecisionOption } from '../tensor/precision_names.js';
 import { maxThreads } from '../tensor/limits.js';
+import { DEVICE_NAME } from '../pipeline/upsampler.js';
 
 /** An integer option ≥ min; the error names the flag and the value given. */
 export function intOption(name: string, min: number, max?: number) {
@@ -54,6 +55,6 @@ export function kebabFlags(argv: string[]): string[] {
 
 /** --device: cpu, cuda or cuda:N (pipeline/upsampler.ts checkDevice; CUDA itself is checked at load). */
 export function deviceOption(v: string): string {
-  if (!/^(cpu|cuda(:\d+)?)$/.test(v)) throw new Error(`--device must be cpu, cuda or cuda:N, got '${v}'`);
+  if (!DEVICE_NAME.test(v)) throw new Error(`--device must be cpu, cuda or cuda:N, got '${v}'`);
   return v;
 }

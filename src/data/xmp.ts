@@ -1,14 +1,8 @@
 // Run parameters as XMP, for the formats without PNG's text chunks (JPEG, WebP): one rdf:Description whose
 // attributes are the entries, in an fmboost namespace. readXmpText reads back what xmpPacket wrote.
+import { escapeXml, unescapeXml } from '../util/xml.js';
+
 const NS = 'https://github.com/fmboost/fmboost/ns/1.0/';
-
-function escapeXml(v: string): string {
-  return v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-function unescapeXml(v: string): string {
-  return v.replace(/&quot;/g, '"').replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&amp;/g, '&');
-}
 
 /** Keys become attribute names: 'fmboost:steps' → fmboost:steps, 'Software' → fmboost:Software. Plain keys must
  *  start with a capital and prefixed ones with a small letter, so that the two read back apart. */

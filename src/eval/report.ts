@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { lineChartSvg, svgToPng, type ChartSeries } from '../train/chart.js';
+import { escapeXml } from '../util/xml.js';
 import { imageGrid } from '../train/loop/grid.js';
 import type { Tensor } from '../tensor/index.js';
 import type { EvalResult, RowResult } from './run.js';
@@ -80,7 +81,6 @@ export async function psnrNfePlot(r: EvalResult): Promise<Buffer> {
 /** Height of the label strip above the grid's columns. */
 export const GRID_HEADER_PX = 18;
 
-const xmlEscape = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** The comparison grid as PNG, with each column's label (SVG text rendered by sharp / librsvg) above it. */
 export async function labelledGrid(rows: Tensor[][], labels: string[]): Promise<Buffer> {
@@ -89,7 +89,7 @@ export async function labelledGrid(rows: Tensor[][], labels: string[]): Promise<
   if (labels.length !== cols) throw new RangeError(`labelledGrid: ${labels.length} labels for ${cols} columns`);
   const gap = cols > 1 ? (g.width - cols * w) / (cols - 1) : 0;
   const size = Math.min(12, Math.max(7, Math.floor((w / Math.max(...labels.map((l) => l.length), 1)) * 1.7)));
-  const text = labels.map((l, k) => `<text x="${k * (w + gap) + w / 2}" y="${GRID_HEADER_PX - 5}" font-size="${size}" font-family="DejaVu Sans, sans-serif" text-anchor="middle" fill="#000">${xmlEscape(l)}</text>`).join('');
+  const text = labels.map((l, k) => `<text x="${k * (w + gap) + w / 2}" y="${GRID_HEADER_PX - 5}" font-size="${size}" font-family="DejaVu Sans, sans-serif" text-anchor="middle" fill="#000">${escapeXml(l)}</text>`).join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${g.width}" height="${GRID_HEADER_PX}">${text}</svg>`;
   return sharp(Buffer.from(g.data.buffer, g.data.byteOffset, g.data.length), { raw: { width: g.width, height: g.height, channels: 3 } })
     .extend({ top: GRID_HEADER_PX, background: { r: 255, g: 255, b: 255 } })

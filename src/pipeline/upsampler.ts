@@ -24,11 +24,14 @@ import { UpsampleResult } from './result.js';
 import { assertFinite } from './finite.js';
 import { UPSAMPLE_OPTION_KEYS, type LatentInput, type ProgressCallback, type StageProgressCallback, type UpsampleInfo, type UpsampleOptions, type UpsamplerLoadOptions } from './types.js';
 
+/** The device names fmboost takes: cpu, cuda, cuda:N (the CLI checks the spelling with it before anything loads). */
+export const DEVICE_NAME = /^(cpu|cuda(?::(\d+))?)$/;
+
 /** 'cpu', 'cuda' or 'cuda:N', checked against what this libtorch has (a plain message instead of a TorchError). */
 export function checkDevice(device: string): string {
-  const m = /^(cpu|cuda)(?::(\d+))?$/.exec(device);
-  if (!m || (m[1] === 'cpu' && m[2] !== undefined)) throw new PipelineError('load', `device must be cpu, cuda or cuda:N, got '${device}'`);
-  if (m[1] === 'cuda') {
+  const m = DEVICE_NAME.exec(device);
+  if (!m) throw new PipelineError('load', `device must be cpu, cuda or cuda:N, got '${device}'`);
+  if (m[1] !== 'cpu') {
     if (!cudaAvailable()) throw new PipelineError('load', `device '${device}': this libtorch was built without CUDA or sees no GPU (\`fmboost info\` shows the runtime); use cpu`);
     const n = runtimeInfo().cudaDevices;
     if (m[2] !== undefined && Number(m[2]) >= n) throw new PipelineError('load', `device '${device}': there ${n === 1 ? 'is 1 GPU' : `are ${n} GPUs`} (cuda:0${n > 1 ? `…cuda:${n - 1}` : ''})`);
@@ -44,8 +47,13 @@ interface SharpLike {
   toBuffer(): Promise<Buffer>;
 }
 
-/** An image to upscale: a file path, encoded bytes, a sharp instance, or a [3 | 4, H, W] / [1, 3 | 4, H, W] tensor. */
-export type ImageInput = Tensor | string | Buffer | Uint8Array | SharpLike;
+/** An image to upscale: a file path, encoded bytes, a sharp instance, a [3 | 4, H, W] / [1, 3 | 4, H, W] tensor, or
+ *  an image decoded by data/readImageParts (its ICC / EXIF come back with the result; the caller keeps its tensors). */
+export type ImageInput = Tensor | string | Buffer | Uint8Array | SharpLike | ImageParts;
+
+function isImageParts(x: unknown): x is ImageParts {
+  return typeof x === 'object' && x !== null && 'rgb' in x && typeof (x as ImageParts).rgb?.ndim === 'number';
+}
 
 function isSharp(x: unknown): x is SharpLike {
   return typeof x === 'object' && x !== null && typeof (x as SharpLike).toBuffer === 'function' && typeof (x as SharpLike).keepMetadata === 'function';
@@ -159,6 +167,14 @@ export class Upsampler {
       // PNG keeps every pixel; keepMetadata lets our decoder apply the EXIF orientation and keep the ICC profile.
       return readImageParts(await image.clone().keepMetadata().png().toBuffer(), { name: '<sharp>' });
     }
+    if (isImageParts(image)) {
+      const { rgb, alpha } = image;
+      if (rgb.ndim !== 3 || rgb.shape[0] !== 3 || (alpha && (alpha.ndim !== 3 || alpha.shape[0] !== 1 || alpha.shape[1] !== rgb.shape[1] || alpha.shape[2] !== rgb.shape[2]))) {
+        throw new PipelineError('upsampleImage', `image parts must be rgb [3, H, W] and alpha [1, H, W], got [${rgb.shape.join(', ')}]${alpha ? ` and [${alpha.shape.join(', ')}]` : ''}`);
+      }
+      // aliases: the caller keeps (and disposes) its own tensors
+      return { rgb: rgb.alias(), ...(alpha ? { alpha: alpha.alias() } : {}), ...(image.icc ? { icc: image.icc } : {}), ...(image.exif ? { exif: image.exif } : {}) };
+    }
     const t = image as Tensor;
     if (typeof t !== 'object' || t === null || typeof t.ndim !== 'number') {
       throw new PipelineError('upsampleImage', 'image must be a file path, a Buffer / Uint8Array of an encoded image, a sharp instance or a Tensor');
@@ -179,7 +195,7 @@ export class Upsampler {
     const t0 = Date.now();
     const o: RunOptions = { ...opts, onProgress: withFraction(opts.onProgress) };
     const parts = await this.imageParts(image, o);
-    let alpha = parts.alpha;
+    const alpha = parts.alpha;
     try {
       const img = parts.rgb;
       assertFinite(img, 'input image');
@@ -202,7 +218,6 @@ export class Upsampler {
     } finally {
       parts.rgb.dispose();
       alpha?.dispose();
-      alpha = undefined;
     }
   }
 

@@ -2,9 +2,9 @@
 // (health checks, uploads and progress streams keep flowing). One job at a time per worker; the
 // native addon is context-aware, so each worker loads its own copy of the weights.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Upsampler, offeredScales, runMetadata } from '../pipeline/index.js';
-import { readImageParts, encodeTensorImage, type ImageParts } from '../data/image.js';
-import { cat, setNumThreads, tidy, type Tensor } from '../tensor/index.js';
+import { Upsampler, offeredScales } from '../pipeline/index.js';
+import { readImageParts, type ImageParts } from '../data/image.js';
+import { setNumThreads } from '../tensor/index.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker_protocol.js';
 
 const cfg = workerData as WorkerConfig;
@@ -37,14 +37,12 @@ async function main(): Promise<void> {
 async function run(up: Upsampler, m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   const ac = new AbortController();
   running.set(m.id, ac);
-  let parts: ImageParts | undefined, input: Tensor | undefined;
+  let parts: ImageParts | undefined;
   try {
-    // decoded here (not by the Upsampler) for the server's pixel limit; alpha rides along as a 4th channel
+    // decoded here (not by the Upsampler) for the server's pixel limit; the result keeps its alpha, ICC and EXIF
     parts = await readImageParts(Buffer.from(m.image), { maxPixels: cfg.maxPixels, name: m.name });
-    const p = parts;
-    input = p.alpha ? tidy(() => cat([p.rgb, p.alpha as Tensor], 0)) : p.rgb.alias();
     const { format = 'png', quality, ...options } = m.options;
-    const r = await up.upsampleImage(input, {
+    const r = await up.upsampleImage(parts, {
       ...options,
       signal: ac.signal,
       onProgress: (stage, step, total, d) => post({ type: 'progress', id: m.id, stage, step, total, fraction: d?.fraction ?? 0 }),
@@ -53,12 +51,7 @@ async function run(up: Upsampler, m: Extract<ToWorker, { type: 'run' }>): Promis
     const [height, width] = r.image.shape.slice(-2);
     let encoded: Buffer;
     try {
-      const rgba = r.rgba();
-      try {
-        encoded = await encodeTensorImage(rgba, { format, quality, name: m.name, icc: p.icc, exif: p.exif, metadata: { ...runMetadata(info), 'fmboost:info': JSON.stringify(info) } });
-      } finally {
-        rgba.dispose();
-      }
+      encoded = await r.toBuffer({ format, quality, metadata: { 'fmboost:info': JSON.stringify(info) } });
     } finally {
       r.dispose();
     }
@@ -68,7 +61,6 @@ async function run(up: Upsampler, m: Extract<ToWorker, { type: 'run' }>): Promis
     const err = e as Error;
     post({ type: 'error', id: m.id, name: err?.name ?? 'Error', message: err?.message ?? String(e), aborted: ac.signal.aborted });
   } finally {
-    input?.dispose();
     parts?.rgb.dispose();
     parts?.alpha?.dispose();
     running.delete(m.id);

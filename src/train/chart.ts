@@ -3,6 +3,7 @@
 // the bench's ratio chart.
 import sharp from 'sharp';
 import { niceTicks } from './plot.js';
+import { escapeXml } from '../util/xml.js';
 
 export interface ChartSeries {
   label: string;
@@ -30,7 +31,6 @@ export interface ChartOptions {
 export const CHART_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
 const FONT = 'DejaVu Sans, Liberation Sans, sans-serif';
 
-export const xml = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** A tick value as text: 12k, 0.5, 1e-3. */
 export function tickLabel(v: number): string {
@@ -55,8 +55,8 @@ export function tickLabels(ticks: number[]): string[] {
 function titleSvg(o: { title: string; subtitle?: string }, W: number): string {
   const size = Math.min(17, Math.floor((W - 24) / (0.62 * Math.max(1, o.title.length))));
   const sub = o.subtitle ? Math.min(11, Math.floor((W - 24) / (0.55 * o.subtitle.length))) : 0;
-  return `<text x="${W / 2}" y="24" font-size="${size}" font-weight="bold" text-anchor="middle">${xml(o.title)}</text>` +
-    (o.subtitle ? `<text x="${W / 2}" y="42" font-size="${sub}" fill="#555" text-anchor="middle">${xml(o.subtitle)}</text>` : '');
+  return `<text x="${W / 2}" y="24" font-size="${size}" font-weight="bold" text-anchor="middle">${escapeXml(o.title)}</text>` +
+    (o.subtitle ? `<text x="${W / 2}" y="42" font-size="${sub}" fill="#555" text-anchor="middle">${escapeXml(o.subtitle)}</text>` : '');
 }
 
 /** Ticks of a log10 axis spanning [lo, hi] (log10 values): 1, 2, 5 × 10^k where they fit, else powers of ten. */
@@ -104,8 +104,8 @@ export function lineChartSvg(series: ChartSeries[], o: ChartOptions): string {
     parts.push(`<line x1="${left}" y1="${y}" x2="${right}" y2="${y}" stroke="#e5e5e5"/>`, `<text x="${left - 6}" y="${y + 4}" font-size="11" text-anchor="end" fill="#333">${yl[i]}</text>`);
   });
   parts.push(`<rect x="${left}" y="${top}" width="${right - left}" height="${bottom - top}" fill="none" stroke="#333"/>`);
-  parts.push(`<text x="${(left + right) / 2}" y="${H - 12}" font-size="13" text-anchor="middle">${xml(o.xLabel)}</text>`);
-  parts.push(`<text transform="translate(18 ${(top + bottom) / 2}) rotate(-90)" font-size="13" text-anchor="middle">${xml(o.yLabel + (logY ? ' (log scale)' : ''))}</text>`);
+  parts.push(`<text x="${(left + right) / 2}" y="${H - 12}" font-size="13" text-anchor="middle">${escapeXml(o.xLabel)}</text>`);
+  parts.push(`<text transform="translate(18 ${(top + bottom) / 2}) rotate(-90)" font-size="13" text-anchor="middle">${escapeXml(o.yLabel + (logY ? ' (log scale)' : ''))}</text>`);
   series.forEach((s, k) => {
     const c = s.color ?? CHART_COLORS[k % CHART_COLORS.length];
     const pts: string[] = [];
@@ -142,7 +142,7 @@ export function lineChartSvg(series: ChartSeries[], o: ChartOptions): string {
     parts.push(`<rect x="${lx}" y="${ly}" width="${lw}" height="${lh}" fill="#fff" fill-opacity="0.9" stroke="#bbb"/>`);
     series.forEach((s, k) => {
       const c = s.color ?? CHART_COLORS[k % CHART_COLORS.length], y = ly + 14 + k * 18, x = lx + 8;
-      parts.push(`<line x1="${x}" y1="${y - 4}" x2="${x + 20}" y2="${y - 4}" stroke="${c}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`, `<text x="${x + 26}" y="${y}" font-size="12">${xml(s.label)}</text>`);
+      parts.push(`<line x1="${x}" y1="${y - 4}" x2="${x + 20}" y2="${y - 4}" stroke="${c}" stroke-width="2.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`, `<text x="${x + 26}" y="${y}" font-size="12">${escapeXml(s.label)}</text>`);
     });
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="${FONT}">${parts.join('')}</svg>`;
@@ -169,16 +169,16 @@ export function barChartSvg(bars: Bar[], o: Omit<ChartOptions, 'logY' | 'yLabel'
   bars.forEach((b, i) => {
     const y = top + i * rowH;
     const v = Number.isFinite(b.value) ? b.value : 0;
-    parts.push(`<text x="${left - 8}" y="${y + rowH * 0.68}" font-size="12" text-anchor="end">${xml(b.label)}</text>`);
+    parts.push(`<text x="${left - 8}" y="${y + rowH * 0.68}" font-size="12" text-anchor="end">${escapeXml(b.label)}</text>`);
     parts.push(`<rect x="${left}" y="${y + 4}" width="${px(v) - left}" height="${rowH - 8}" fill="${b.color ?? CHART_COLORS[0]}"/>`);
     parts.push(`<text x="${px(v) + 4}" y="${y + rowH * 0.68}" font-size="11" fill="#333">${Number.isFinite(b.value) ? b.value.toFixed(2) : 'n/a'}</text>`);
   });
   if (o.reference) {
     const x = px(o.reference.value);
-    parts.push(`<line x1="${x}" y1="${top - 4}" x2="${x}" y2="${bottom}" stroke="#d62728" stroke-dasharray="5 3" stroke-width="1.5"/>`, `<text x="${x + 4}" y="${top - 6}" font-size="11" fill="#d62728">${xml(o.reference.label)}</text>`);
+    parts.push(`<line x1="${x}" y1="${top - 4}" x2="${x}" y2="${bottom}" stroke="#d62728" stroke-dasharray="5 3" stroke-width="1.5"/>`, `<text x="${x + 4}" y="${top - 6}" font-size="11" fill="#d62728">${escapeXml(o.reference.label)}</text>`);
   }
   parts.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${bottom}" stroke="#333"/>`);
-  parts.push(`<text x="${(left + right) / 2}" y="${H - 12}" font-size="13" text-anchor="middle">${xml(o.xLabel)}</text>`);
+  parts.push(`<text x="${(left + right) / 2}" y="${H - 12}" font-size="13" text-anchor="middle">${escapeXml(o.xLabel)}</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="${FONT}">${parts.join('')}</svg>`;
 }
 

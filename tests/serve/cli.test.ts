@@ -15,28 +15,35 @@ const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const tmp = tmpDir('fmboost-serve-cli-');
 after(() => tmp.cleanup());
 
+/** `fmboost serve ARGS` as a child: resolves with its port once it prints the listening line (rejects if it exits
+ *  first or prints none in 30 s); io.out / io.err hold what it printed so far. */
+function startServe(args: string[], o: { cwd?: string; env?: Record<string, string> } = {}) {
+  const child = spawn(process.execPath, [MAIN, 'serve', ...args], { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const io = { out: '', err: '' };
+  child.stdout.on('data', (c) => (io.out += c));
+  child.stderr.on('data', (c) => (io.err += c));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const port = new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no listening line in 30 s; stdout: ${io.out}; stderr: ${io.err}`)), 30_000);
+    child.stdout.on('data', () => {
+      const m = /listening on http:\/\/[^/]+:(\d+)\//.exec(io.out);
+      if (m) { clearTimeout(t); resolve(m[1]); }
+    });
+    child.on('exit', (code) => { clearTimeout(t); reject(new Error(`exited ${code}: ${io.err}`)); });
+  });
+  return { child, io, exited, port };
+}
+
 test('fmboost serve: one job end to end, files only under --workdir, clean SIGTERM', async () => {
   const model = writeTinyBundle(join(tmp.dir, 'tiny.safetensors'), { steps: 3 }, 5, 'tiny-cli');
   const cwd = join(tmp.dir, 'run'), tmpd = join(tmp.dir, 'tmp');
   mkdirSync(cwd);
   mkdirSync(tmpd);
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--model', model, '--workdir', 'work', '--queue-limit', '3', '--threads', '1'], {
-    cwd, env: { ...process.env, TMPDIR: tmpd }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '', err = '';
-  child.stdout.on('data', (c) => (out += c));
-  child.stderr.on('data', (c) => (err += c));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const { child, io, exited, port } = startServe(['--port', '0', '--model', model, '--workdir', 'work', '--queue-limit', '3', '--threads', '1'], { cwd, env: { TMPDIR: tmpd } });
   try {
-    const base = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no listening line in 30 s; stdout: ${out}; stderr: ${err}`)), 30_000);
-      child.stdout.on('data', () => {
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
-        if (m) { clearTimeout(t); resolve(m[1]); }
-      });
-      child.on('exit', (code) => { clearTimeout(t); reject(new Error(`exited ${code}: ${err}`)); });
-    });
-    assert.match(out, /concurrency 1, queue limit 3, 1 thread\(s\) per worker/);
+    const base = `http://127.0.0.1:${await port}`;
+    assert.match(io.out, /listening on http:\/\/127\.0\.0\.1:\d+\//, 'loopback by default');
+    assert.match(io.out, /concurrency 1, queue limit 3, 1 thread\(s\) per worker/);
     const r = await fetch(`${base}/api/upscale?steps=3`, { method: 'POST', body: await gradientPng(16, 16), headers: { 'Content-Type': 'image/png' } });
     assert.equal(r.status, 202);
     const job = (await r.json()) as any;
@@ -49,8 +56,8 @@ test('fmboost serve: one job end to end, files only under --workdir, clean SIGTE
   } finally {
     child.kill('SIGTERM');
   }
-  assert.equal(await exited, 0, err);
-  assert.match(out, /SIGTERM, shutting down/);
+  assert.equal(await exited, 0, io.err);
+  assert.match(io.out, /SIGTERM, shutting down/);
   assert.deepEqual(readdirSync(join(cwd, 'work')), [], 'result files removed on exit');
 });
 
@@ -90,20 +97,10 @@ test('fmboost serve: a port in use, a bad address or a workdir that is a file ex
 
 test('fmboost serve --token: /api and /metrics need the bearer token (header or ?token=), the page and /healthz do not; a public address warns', async () => {
   const model = writeTinyBundle(join(tmp.dir, 'tiny-token.safetensors'), { steps: 3 }, 5, 'tiny-token');
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--host', '0.0.0.0', '--model', model, '--threads', '1'], {
-    env: { ...process.env, FMBOOST_TOKEN: 'sesame-1234' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '', err = '';
-  child.stdout.on('data', (c) => (out += c));
-  child.stderr.on('data', (c) => (err += c));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const { child, io, exited, port } = startServe(['--port', '0', '--host', '0.0.0.0', '--model', model, '--threads', '1'], { env: { FMBOOST_TOKEN: 'sesame-1234' } });
   try {
-    const port = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no listening line; ${err}`)), 30_000);
-      child.stdout.on('data', () => { const m = /listening on http:\/\/[^:]+:(\d+)\//.exec(out); if (m) { clearTimeout(t); resolve(m[1]); } });
-    });
-    assert.match(err, /warning: listening on 0\.0\.0\.0: other machines can reach this server; requests need the bearer token/);
-    const base = `http://127.0.0.1:${port}`;
+    const base = `http://127.0.0.1:${await port}`;
+    assert.match(io.err, /warning: listening on 0\.0\.0\.0: other machines can reach this server; requests need the bearer token/);
     assert.equal((await fetch(`${base}/`)).status, 200);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     const no = await fetch(`${base}/api/info`);
@@ -118,5 +115,5 @@ test('fmboost serve --token: /api and /metrics need the bearer token (header or 
   } finally {
     child.kill('SIGTERM');
   }
-  assert.equal(await exited, 0, err);
+  assert.equal(await exited, 0, io.err);
 });

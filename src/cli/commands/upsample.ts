@@ -16,7 +16,7 @@ import { writeFileAtomic, cleanStaleTemps } from '../../io/index.js';
 import { Upsampler } from '../../pipeline/upsampler.js';
 import { MAX_SCALE } from '../../pipeline/scale_plan.js';
 import type { UpsampleOptions } from '../../pipeline/types.js';
-import { UpsampleResult } from '../../pipeline/result.js';
+import type { UpsampleResult } from '../../pipeline/result.js';
 import { EXIT, UsageError, exitCodeFor, fail } from '../errors.js';
 import { deviceOption, intOption, PRECISION_HELP, precisionOption, solverOption, threadsOption } from '../options.js';
 import type { PrecisionOption } from '../../tensor/index.js';
@@ -149,19 +149,14 @@ export async function runUpsample(inputs: string[], o: CliOptions): Promise<numb
         } else {
           // decoded here once: the model and --compare both need it
           parts = await readImageParts(p.item.path === '-' ? (stdinBytes as Buffer) : p.item.path, p.item.path === '-' ? { name: 'stdin' } : {});
-          const input = parts.alpha ? tidy(() => cat([parts!.rgb, parts!.alpha as Tensor], 0)) : parts.rgb.alias();
-          try {
-            r = await up.upsampleImage(input, opts);
-          } finally {
-            input.dispose();
-          }
-          // the Upsampler saw a tensor: give the result the file's ICC / EXIF and name
-          r = withSource(r, parts, p.item.path);
+          r = await up.upsampleImage(parts, opts);
         }
+        // latents name themselves (the Upsampler read the file); a decoded image is named here
+        const how = { ...save, format: p.format, ...(parts ? { metadata: { 'fmboost:input': label } } : {}) };
         if (p.path === '-') {
-          process.stdout.write(await r.toBuffer({ ...save, format: p.format }));
+          process.stdout.write(await r.toBuffer(how));
         } else {
-          await r.save(p.path, { ...save, format: p.format });
+          await r.save(p.path, how);
           if (p.comparePath && parts) {
             const cmp = compareImage(parts.rgb, r.image);
             try {
@@ -200,11 +195,6 @@ export async function runUpsample(inputs: string[], o: CliOptions): Promise<numb
   return failed.length ? (process.exitCode === EXIT.failure ? EXIT.failure : EXIT.badInput) : EXIT.ok;
 }
 
-/** The result (its tensors move over) with the decoded file's metadata blocks and name: the Upsampler was given
- *  a tensor. */
-function withSource(r: UpsampleResult, parts: ImageParts, path: string): UpsampleResult {
-  return new UpsampleResult(r.image, { ...r.info, input: path === '-' ? 'stdin' : path }, r.alpha, { icc: parts.icc, exif: parts.exif });
-}
 
 export function register(program: Command): void {
   program
