@@ -23,6 +23,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fmb::initDispatch(env, exports);
   fmb::initTensorApi(env, exports);
   fmb::initGenerator(env, exports);
+  fmb::initProfiler(env, exports);
+  fmb::initFused(env, exports);
   return exports;
 }
 

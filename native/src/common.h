@@ -46,6 +46,8 @@ Napi::Value guard(const Napi::CallbackInfo& info, F&& f) {
 void initDispatch(Napi::Env env, Napi::Object exports);
 void initTensorApi(Napi::Env env, Napi::Object exports);
 void initGenerator(Napi::Env env, Napi::Object exports);
+void initProfiler(Napi::Env env, Napi::Object exports);
+void initFused(Napi::Env env, Napi::Object exports);
 at::Generator& unwrapGenerator(const Napi::Value& v);
 
 }  // namespace fmb

@@ -1,7 +1,9 @@
 // torch.nn.functional for fmboost: the layers' math as functions over Tensors.
 import { A } from './ops/aten.js';
-import { hasOp } from './dispatch.js';
 import { Tensor } from './tensor.js';
+import { native } from './native.js';
+import { hasOp, nativeCall } from './dispatch.js';
+import { isGradEnabled } from './grad_mode.js';
 import { bernoulli, fullLike } from './creation.js';
 import type { Generator } from './generator.js';
 
@@ -42,6 +44,39 @@ export function groupNorm(x: Tensor, groups: number, weight?: Tensor | null, bia
   }
   return A.groupNorm(x, groups, weight ?? null, bias ?? null, eps, true);
 }
+/**
+ * silu(groupNorm(x)·(1 + scale) + shift) — the GN → SiLU pair of every ResBlock, with the ADM FiLM when scale /
+ * shift ([N, C]) are given. A bf16 input with no gradient to track (inference under bf16 autocast) runs the
+ * addon's fused kernel: one pass for the statistics (fp32) and one for the output, in the input's layout, instead
+ * of casting to fp32 and back around group_norm and silu. Everything else composes the ATen ops as before.
+ */
+export function groupNormSilu(x: Tensor, groups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5, o: { scale?: Tensor; shift?: Tensor; silu?: boolean } = {}): Tensor {
+  const act = o.silu ?? true;
+  const needsGrad = isGradEnabled() && (x.requiresGrad || Boolean(weight?.requiresGrad) || Boolean(bias?.requiresGrad) || Boolean(o.scale?.requiresGrad) || Boolean(o.shift?.requiresGrad));
+  if (x.dtype === 'bfloat16' && !needsGrad && x.ndim >= 3 && x.device === 'cpu' && !fusedDisabled()) {
+    return nativeCall('groupNormSilu', [x, groups], () => Tensor.fromHandle(native.groupNormSilu(x.handleForOp(), groups, weight?.handleForOp() ?? null, bias?.handleForOp() ?? null,
+      o.scale ? o.scale.handleForOp() : null, o.shift ? o.shift.handleForOp() : null, eps, act)));
+  }
+  let h = groupNorm(x, groups, weight, bias, eps);
+  if (o.scale || o.shift) {
+    const pad = (t: Tensor) => t.reshape([t.shape[0], t.shape[1], ...Array(x.ndim - 2).fill(1)]).to(h.dtype);
+    let g = h;
+    if (o.scale) { const s = pad(o.scale); g = h.mul(s.add(1)); s.dispose(); h.dispose(); }
+    if (o.shift) { const s = pad(o.shift); const y = g.add(s); s.dispose(); g.dispose(); g = y; }
+    h = g;
+  }
+  if (!act) return h;
+  const y = silu(h);
+  h.dispose();
+  return y;
+}
+
+let fusedOff: boolean | undefined;
+/** FMBOOST_NO_FUSED=1 runs the unfused ATen ops everywhere (to measure what the fused kernels buy). */
+function fusedDisabled(): boolean {
+  return (fusedOff ??= process.env.FMBOOST_NO_FUSED === '1');
+}
+
 export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   return A.layerNorm(x, normalizedShape, weight ?? null, bias ?? null, eps, true);
 }

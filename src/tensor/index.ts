@@ -11,5 +11,6 @@ export { PRECISIONS, isPrecisionOption, cpuFlags, cpuBf16, resolvePrecision, atP
 export { maxThreads } from './limits.js';
 export { setNumThreads, getNumThreads, runtimeInfo, cudaAvailable } from './runtime.js';
 export { defOp, hasOp } from './dispatch.js';
+export { OpProfile, opClass, profileOps, startOpProfile, stopOpProfile, OP_CLASSES, type OpClass, type OpRow } from './profiler.js';
 export * as F from './functional.js';
 export { autogradGrad } from './autograd.js';

@@ -50,6 +50,11 @@ export interface NativeAddon {
   generatorSeed(g: unknown, seed: number): void;
   generatorGetState(g: unknown): unknown;
   generatorSetState(g: unknown, state: unknown): void;
+  profilerStart(): void;
+  /** [name, calls, self µs, total µs] per op name; backward nodes are prefixed 'backward: '. */
+  profilerStop(): [string, number, number, number][];
+  profilerActive(): boolean;
+  groupNormSilu(x: unknown, groups: number, weight: unknown, bias: unknown, scale: unknown, shift: unknown, eps: number, silu: boolean): unknown;
 }
 
 function load(): NativeAddon {

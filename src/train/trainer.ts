@@ -25,7 +25,8 @@ import { cleanStaleTemps, loadWeights } from '../io/index.js';
 import { unetStateDictFromCheckpoint, toLdmVaeStateDict, type AutoencoderKL } from '../models/index.js';
 import { Adam, AdamW, clipGradNorm, gradNorm, type LoadReport } from '../nn/index.js';
 import type { Json } from '../nn/optim/index.js';
-import { Generator, keep, liveTensors, manualSeed, tidy, type Tensor } from '../tensor/index.js';
+import { Generator, getNumThreads, keep, liveTensors, manualSeed, tidy, type Tensor } from '../tensor/index.js';
+import { StepProfiler } from './step_profiler.js';
 import { CheckpointDir, loadCheckpoint, type CheckpointKind, type LoadedCheckpoint } from './checkpoint.js';
 import { saveResolvedConfig, type FmboostConfig } from './config/index.js';
 import { EMA } from './ema.js';
@@ -72,6 +73,8 @@ export interface TrainerOptions {
   out?: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   /** Install SIGINT/SIGTERM/SIGUSR1 handlers (default true). */
   handleSignals?: boolean;
+  /** Time every op of the optimizer steps (op profiler) from the third step of this run; printed and saved as profile.json at the end. */
+  profile?: boolean;
   /** Test hook: make the loss NaN at this optimizer step (1-based). Also FMBOOST_INJECT_NAN_STEP. */
   injectNanAtStep?: number;
 }
@@ -135,6 +138,7 @@ export class Trainer {
   private pendingSignal: NodeJS.Signals | undefined;
   private lastVal: Record<string, number> | undefined;
   private skippedReported = 0;
+  private prof: StepProfiler | undefined;
 
   constructor(readonly opts: TrainerOptions) {
     this.config = opts.config;
@@ -346,8 +350,11 @@ export class Trainer {
     let acc = { loss: 0, gradNorm: 0, n: 0, waitMs: 0, stepMs: 0, terms: {} as Record<string, number> };
     let savedAt = -1;
     meter.mark(this.step, 0);
+    // --profile: the steps only (the first two of the run warm up oneDNN's kernels; saves and validation paused)
+    const prof = (this.prof = this.opts.profile ? new StepProfiler(this.step + 2) : undefined);
 
     while (this.step < maxSteps) {
+      prof?.resume(this.step);
       const t0 = performance.now();
       this.optimizer.zeroGrad();
       let lossValue = 0;
@@ -382,6 +389,7 @@ export class Trainer {
       this.optimizer.step();
       this.step = stepNo;
 
+      prof?.pause(this.step);
       const stepMs = performance.now() - t0;
       meter.mark(this.step, samplesPerStep);
       acc.loss += lossValue; acc.gradNorm += gn; acc.n++; acc.waitMs += waitMs; acc.stepMs += stepMs;
@@ -422,8 +430,16 @@ export class Trainer {
     }
     if (savedAt !== this.step) this.save(['last']);
     this.progress.done();
+    if (prof) this.reportProfile(prof);
     this.say(`finished ${this.step} steps; last checkpoint ${this.lastCheckpoint ?? '(none saved)'}`);
     return { status: 'finished', step: this.step, lastCheckpoint: this.lastCheckpoint, saveFailures: this.saveFailures, lastVal: this.lastVal };
+  }
+
+  private reportProfile(prof: StepProfiler): void {
+    const p = prof.result(`fmboost train --profile: ${this.config.mode} step, train.precision ${this.config.train.precision}, ${getNumThreads()} threads`);
+    if (!p) { this.say('--profile: the run had no step past the 2 warm-up steps to profile'); return; }
+    this.say(p.profile.format({ per: p.steps, perLabel: 'step', top: 20 }) + `\n(${p.steps} steps profiled)`);
+    writeFileSync(join(this.expDir, 'profile.json'), JSON.stringify({ steps: p.steps, ...p.profile.toJSON() }, null, 1));
   }
 
   /** Samples held-out items with the EMA weights, logs PSNR/SSIM/MSE and writes the image grid. */
@@ -510,6 +526,7 @@ export class Trainer {
   }
 
   private async teardown(plot: boolean): Promise<void> {
+    this.prof?.result(''); // a step that threw may have left the op profiler on
     try { this.loggers?.flush(); } catch { /* reported elsewhere */ }
     if (this.loggers) await this.loggers.close();
     if (plot || existsSync(join(this.expDir, 'metrics.csv'))) await this.writeLossPlot();

@@ -20,6 +20,7 @@ interface TrainCliOptions {
   minMatch?: number;
   useWandb?: boolean;
   helpConfig?: boolean;
+  profile?: boolean;
 }
 
 /** The config of a resumed run when no --config is given: the one stored in the checkpoint. */
@@ -46,6 +47,7 @@ export function register(program: Command): void {
       return x;
     })
     .option('--use-wandb', 'also log to Weights & Biases')
+    .option('--profile', 'time every libtorch op of the training steps (after 2 warm-up steps; validation and checkpoints left out) and print them by class per step at the end; also logs/NAME/profile.json')
     .option('--help-config', 'list every config key with its default and meaning')
     .action(async (overrides: string[], o: TrainCliOptions) => {
       if (o.helpConfig) {
@@ -74,7 +76,7 @@ export function register(program: Command): void {
       if (name.split('/').some((p) => p === '..' || p === '')) throw new Error(`--name ${JSON.stringify(name)}: use a relative name without '..' or empty parts`);
       config.name = name;
       const trainer = new Trainer({
-        config, expDir: join(o.logdir, name), resumeCheckpoint: o.resumeCheckpoint, loadWeights: o.loadWeights, minMatch: o.minMatch, useWandb: o.useWandb,
+        config, expDir: join(o.logdir, name), resumeCheckpoint: o.resumeCheckpoint, loadWeights: o.loadWeights, minMatch: o.minMatch, useWandb: o.useWandb, profile: o.profile,
       });
       const r = await trainer.run();
       if (r.status === 'interrupted') process.exitCode = r.signal === 'SIGTERM' ? 143 : 130;

@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
-import { F, cat, tidy, type Tensor } from '../../tensor/index.js';
+import { F, cat, getNumThreads, startOpProfile, stopOpProfile, tidy, type Tensor } from '../../tensor/index.js';
 import { addColumnLabels, checkBackground, checkQuality, encodeTensorImage, readImageParts, type ImageParts } from '../../data/index.js';
 import { MAX_SOLVER_STEPS, SOLVER_NAMES, type SolverName } from '../../flow/index.js';
 import { writeFileAtomic, cleanStaleTemps } from '../../io/index.js';
@@ -52,6 +52,7 @@ interface CliOptions {
   latentScaled?: boolean;
   threads?: number;
   precision?: PrecisionOption;
+  profile?: boolean;
   device?: string;
   quiet?: boolean;
 }
@@ -108,6 +109,8 @@ export async function runUpsample(inputs: string[], o: CliOptions): Promise<numb
   const stdinBytes = items.some((i) => i.path === '-') ? await readStdin() : undefined;
 
   const up = await Upsampler.load({ model: o.model, vae: o.vae, threads: o.threads, precision: o.precision, device: o.device });
+  // after the model load, so the table shows the images' work only
+  if (o.profile) startOpProfile();
   const controller = new AbortController();
   const onSigint = () => {
     progress.line('fmboost: interrupted: stopping after the current step', true);
@@ -190,6 +193,10 @@ export async function runUpsample(inputs: string[], o: CliOptions): Promise<numb
   } finally {
     process.removeListener('SIGINT', onSigint);
     up.dispose();
+    if (o.profile) {
+      const prof = stopOpProfile(`fmboost upsample --profile (${up.precision}, ${getNumThreads()} threads)`);
+      process.stderr.write(prof.format({ per: Math.max(1, items.length), perLabel: 'image', top: 20 }) + '\n');
+    }
   }
   if (failed.length) progress.line(`fmboost: ${failed.length} of ${items.length} input(s) failed: ${failed.join(', ')}`, true);
   return failed.length ? (process.exitCode === EXIT.failure ? EXIT.failure : EXIT.badInput) : EXIT.ok;
@@ -227,6 +234,7 @@ export function register(program: Command): void {
     .option('--device <d>', 'cpu (default), cuda or cuda:N', deviceOption)
     .option('--threads <n>', 'libtorch threads (default: all cores)', threadsOption)
     .option('--precision <p>', `${PRECISION_HELP}; default fp32`, precisionOption)
+    .option('--profile', 'print where the time went at the end: libtorch op time by class (conv, norm, copies, …) and the top ops, per image')
     .option('-q, --quiet', 'only print errors')
     .action(async (inputs: string[], opts: CliOptions & { latentUnscaled?: boolean }) => {
       try {

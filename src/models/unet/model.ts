@@ -135,7 +135,8 @@ export class EfficientUNet extends Module {
         h = block.forward(catIn, emb);
         catIn.dispose();
       }
-      const y = this.out.forward(h);
+      // GN → SiLU fused where it can be (bf16 inference), then the conv: the same math as this.out.forward(h)
+      const y = this.out.at(2).forward((this.out.at(0) as GroupNorm).forwardSilu(h));
       return this.unPool ? this.unPool.forward(y) : y;
     });
   }

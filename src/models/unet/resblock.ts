@@ -42,16 +42,19 @@ export class ResBlock extends Module {
   /** x [N, C, H, W], emb [N, embChannels] → [N, outChannels, H, W]. */
   forward(x: Tensor, emb: Tensor): Tensor {
     return tidy(() => {
-      let h = this.inLayers.forward(x);
-      let embOut = this.embLayers.forward(emb).to(h.dtype);
-      while (embOut.ndim < h.ndim) embOut = embOut.unsqueeze(-1);
+      // GN → SiLU pairs go through GroupNorm.forwardSilu (fused in bf16 inference); same math as the Sequentials
+      let h = this.inLayers.at(2).forward((this.inLayers.at(0) as GroupNorm).forwardSilu(x));
+      const embOut = this.embLayers.forward(emb).to(h.dtype); // [N, C or 2C]
+      const norm = this.outLayers.at(0) as GroupNorm;
       if (this.useScaleShiftNorm) {
         const [scale, shift] = embOut.chunk(2, 1);
-        h = this.outLayers.at(0).forward(h).mul(scale.add(1)).add(shift);
-        for (let i = 1; i < this.outLayers.length; i++) h = this.outLayers.at(i).forward(h);
+        h = norm.forwardSilu(h, { scale, shift });
       } else {
-        h = this.outLayers.forward(h.add(embOut));
+        let e = embOut;
+        while (e.ndim < h.ndim) e = e.unsqueeze(-1);
+        h = norm.forwardSilu(h.add(e));
       }
+      for (let i = 2; i < this.outLayers.length; i++) h = this.outLayers.at(i).forward(h);
       return this.skipConnection.forward(x).add(h);
     });
   }

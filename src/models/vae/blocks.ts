@@ -22,8 +22,8 @@ export class ResnetBlock extends Module {
   }
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      let h = this.conv1.forward(F.silu(this.norm1.forward(x)));
-      h = this.conv2.forward(this.dropout.forward(F.silu(this.norm2.forward(h))));
+      let h = this.conv1.forward(this.norm1.forwardSilu(x));
+      h = this.conv2.forward(this.dropout.forward(this.norm2.forwardSilu(h)));
       return (this.ninShortcut ? this.ninShortcut.forward(x) : x).add(h);
     });
   }

@@ -105,7 +105,7 @@ export class Encoder extends Module {
         }
       }
       h = this.mid.forward(h);
-      return this.convOut.forward(F.silu(this.normOut.forward(h)));
+      return this.convOut.forward(this.normOut.forwardSilu(h));
     });
   }
 }
@@ -156,7 +156,7 @@ export class Decoder extends Module {
           h = u;
         }
       }
-      const y = this.convOut.forward(F.silu(this.normOut.forward(h)));
+      const y = this.convOut.forward(this.normOut.forwardSilu(h));
       return this.config.tanhOut ? y.tanh() : y;
     });
   }

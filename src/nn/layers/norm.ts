@@ -17,6 +17,10 @@ export class GroupNorm extends Module {
   forward(x: Tensor): Tensor {
     return F.groupNorm(x, this.config.numGroups, this.weight, this.bias, this.config.eps ?? 1e-5);
   }
+  /** silu(this(x)), fused where F.groupNormSilu can (bf16 inference); `film` is the ADM scale/shift, [N, C] each. */
+  forwardSilu(x: Tensor, film?: { scale: Tensor; shift: Tensor }): Tensor {
+    return F.groupNormSilu(x, this.config.numGroups, this.weight, this.bias, this.config.eps ?? 1e-5, film ?? {});
+  }
 }
 
 export interface LayerNormConfig { normalizedShape: number | number[]; eps?: number; elementwiseAffine?: boolean; bias?: boolean }

@@ -7,7 +7,7 @@ import { psuPair } from '../../data/index.js';
 import { FlowMatcher, NoiseAugmenter, buildSourceAndContext, sample, type UpsamplingMode } from '../../flow/index.js';
 import type { AutoencoderKL, EfficientUNet } from '../../models/index.js';
 import type { Module } from '../../nn/index.js';
-import { F, autocastBf16, cat, noGrad, rand, tidy, type Generator, type Tensor } from '../../tensor/index.js';
+import { F, atPrecision, autocastBf16, cat, noGrad, rand, tidy, type Generator, type Tensor } from '../../tensor/index.js';
 import type { FmboostConfig } from '../config/index.js';
 import { ModelSetupError, buildUNet, frozenVAE } from './models.js';
 import type { Streams, TrainTask, ValImages } from './task.js';
@@ -35,6 +35,9 @@ export class FlowTask implements TrainTask {
     this.emaModel.requiresGrad_(false);
     this.matcher = new FlowMatcher({ path: f.schedule, sigmaMin: f.sigma_min });
     this.upMode = f.source === 'lsu' ? f.lsu_interpolation : f.source;
+    // bf16 training also encodes its batches in bf16 (channels_last, as the UNet): the frozen encoder was 27 % of
+    // a step in fp32 and runs 2× faster so; its latents are ~50 dB from the fp32 ones, far below the training noise.
+    if (config.train.precision === 'bf16') this.vae.toMemoryFormat('channels_last');
   }
 
   /** scale_by_std (LDM): scale_factor = 1 / std of the high-res latents of the first batches. */
@@ -73,8 +76,14 @@ export class FlowTask implements TrainTask {
   }
 
   private encode(img: Tensor): Tensor {
-    const post = this.vae.encode(img);
-    try { return post.mean.mul(this.config.model.flow.scale_factor); } finally { post.dispose(); }
+    const bf16 = this.config.train.precision === 'bf16';
+    return tidy(() => {
+      const mean = atPrecision(bf16 ? 'bf16' : 'fp32', () => {
+        const post = this.vae.encode(bf16 ? img.contiguous('channels_last') : img);
+        try { return post.mean.alias(); } finally { post.dispose(); }
+      });
+      return mean.contiguous().mul(this.config.model.flow.scale_factor);
+    });
   }
 
   /**
