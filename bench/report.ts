@@ -141,6 +141,65 @@ export function skippedTable(skipped: SkippedRow[]): string {
   return ['skipped row'.padEnd(w) + '  reason', ...skipped.map((s) => `${s.name.padEnd(w)}  ${s.reason}`)].join('\n');
 }
 
+/** Goals of issue 14 for the precision rows: ≥ 2× PyTorch's default fp32 (pipeline and training steps), no slower than PyTorch's best. */
+export const SPEEDUP_GOAL = 2;
+const PRECISION_VARIANT = / · (fp32|bf16|bf16\+CL)$/;
+
+export interface PrecisionSummary {
+  base: string;
+  ours: Record<string, number>;
+  torch: Record<string, number>;
+  /** Our fastest variant and PyTorch's. */
+  oursBest: { variant: string; ms: number };
+  torchBest: { variant: string; ms: number };
+  /** torch fp32 ms / our best ms (the "×" over PyTorch's default). */
+  speedupVsTorchFp32: number;
+  /** our best ms / torch best ms (≤ 1: no slower than PyTorch's best). */
+  ratioVsTorchBest: number;
+}
+
+/** Rows named '<base> · fp32|bf16|bf16+CL', one summary per base with all three variants measured. */
+export function precisionSummaries(rows: RowResult[]): PrecisionSummary[] {
+  const by = new Map<string, RowResult[]>();
+  for (const r of rows) {
+    const m = PRECISION_VARIANT.exec(r.name);
+    if (!m) continue;
+    const base = r.name.slice(0, m.index);
+    by.set(base, [...(by.get(base) ?? []), r]);
+  }
+  const out: PrecisionSummary[] = [];
+  for (const [base, rs] of by) {
+    const ours: Record<string, number> = {}, torch: Record<string, number> = {};
+    for (const r of rs) {
+      const v = PRECISION_VARIANT.exec(r.name)![1];
+      ours[v] = r.oursMs;
+      torch[v] = r.torchMs;
+    }
+    if (ours.fp32 === undefined || torch.fp32 === undefined) continue;
+    const best = (o: Record<string, number>) => Object.entries(o).reduce((a, [variant, ms]) => (ms < a.ms ? { variant, ms } : a), { variant: '', ms: Infinity });
+    const oursBest = best(ours), torchBest = best(torch);
+    out.push({ base, ours, torch, oursBest, torchBest, speedupVsTorchFp32: torch.fp32 / oursBest.ms, ratioVsTorchBest: oursBest.ms / torchBest.ms });
+  }
+  return out;
+}
+
+function precisionLines(rows: RowResult[]): string[] {
+  const sums = precisionSummaries(rows);
+  if (!sums.length) return [];
+  const v = ['fp32', 'bf16', 'bf16+CL'];
+  const head = ['model / step', ...v.map((x) => `ours ${x} ms`), ...v.map((x) => `torch ${x} ms`), 'ours best', `× vs torch fp32 (goal ≥ ${SPEEDUP_GOAL})`, 'ours best / torch best (goal ≤ 1)'];
+  const cell = (x: number | undefined) => (x === undefined ? '—' : ms(x));
+  return [
+    'Precision summary: each model at fp32, bf16 (autocast) and bf16 + channels_last on both sides; "×" = PyTorch fp32 time / our fastest; ' +
+      '"ours best / torch best" = our fastest / PyTorch\'s fastest setting.', '',
+    '| ' + head.join(' | ') + ' |', '|' + head.map((_, i) => (i === 0 ? '---' : '---:')).join('|') + '|',
+    ...sums.map((s) => '| ' + [s.base, ...v.map((x) => cell(s.ours[x])), ...v.map((x) => cell(s.torch[x])), s.oursBest.variant,
+      `${s.speedupVsTorchFp32.toFixed(2)}${s.speedupVsTorchFp32 >= SPEEDUP_GOAL ? '' : ' (MISS)'}`,
+      `${s.ratioVsTorchBest.toFixed(3)}${s.ratioVsTorchBest <= 1 ? '' : ' (MISS)'}`].join(' | ') + ' |'),
+    '',
+  ];
+}
+
 export function markdown(rep: Report): string {
   const p = rep.options.plan;
   const env = Object.entries(rep.env).map(([k, v]) => `${k}=${v}`).join(', ');
@@ -162,12 +221,13 @@ export function markdown(rep: Report): string {
     `- load average (1/5/15 min) before → after: ${rep.load.before.map((x) => x.toFixed(2)).join('/')} → ${rep.load.after.map((x) => x.toFixed(2)).join('/')}` +
       ' (this machine is shared; other work on these cores adds noise to both sides)',
     `- target: ours/torch ≤ ${DEFAULT_MAX_RATIO.toFixed(2)}; per-op overhead < 10 µs`,
-    `- peak: ${rep.peak.gflops.toFixed(0)} GFLOP/s FP32 for ${rep.peak.cores} core(s) (${rep.peak.perCore} per core; ${rep.peak.source}); "% of peak" = achieved GFLOP/s ÷ this`,
+    `- peak: ${rep.peak.gflops.toFixed(0)} GFLOP/s fp32, ${(rep.peak.bf16Gflops ?? rep.peak.gflops).toFixed(0)} GFLOP/s bf16 for ${rep.peak.cores} core(s) (${rep.peak.source}${rep.peak.kernels ? `: ${Object.entries(rep.peak.kernels).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}` : ''}); "% of peak" = achieved GFLOP/s ÷ the peak of the row's precision`,
     '',
     '| ' + HEAD.join(' | ') + ' |',
     '|' + HEAD.map((_, i) => (i === 0 ? '---' : '---:')).join('|') + '|',
     ...rep.rows.map((r) => '| ' + cells(r).join(' | ') + ' |'),
     '',
+    ...precisionLines(rep.rows),
   ];
   if (rep.probes.length) {
     lines.push('Probes (one run each in a fresh process; peak RSS = its VmHWM):', '',

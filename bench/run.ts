@@ -13,7 +13,7 @@ import { othersCpuShare } from './cpu_share.js';
 import { acquireBenchLock } from './lock.js';
 import { TorchBaseline } from './torch_client.js';
 import { judge, machine, probeTable, skippedTable, table, writeReport, type ProbeRowResult, type Report, type RowResult } from './report.js';
-import { machinePeak, type MachinePeak } from './peak.js';
+import { measurePeak, peakFor, type MachinePeak } from './peak.js';
 import { mergePrevious } from './merge.js';
 
 interface Args { filter: string | null; quick: boolean; rounds: number | null; threads: number | null; report: boolean; merge?: boolean; quietWait: number; quietBelow: number; retries: number; budgetSec: number }
@@ -157,8 +157,8 @@ async function runRow(row: BenchRow, torch: TorchBaseline, plan: TimingPlan, pea
   if (row.flops) {
     res.oursGflops = row.flops / (om * 1e6);
     res.torchGflops = row.flops / (tm * 1e6);
-    res.oursPeakFrac = res.oursGflops / peak.gflops;
-    res.torchPeakFrac = res.torchGflops / peak.gflops;
+    res.oursPeakFrac = res.oursGflops / peakFor(row.name, peak);
+    res.torchPeakFrac = res.torchGflops / peakFor(row.name, peak);
   }
   if (row.opsPerCall) {
     res.oursUsPerOp = (om * 1e3) / row.opsPerCall;
@@ -175,7 +175,7 @@ async function runProbe(p: ProbeRow, threads: number, peak: MachinePeak): Promis
   if (p.flops) {
     res.flops = p.flops;
     res.oursGflops = p.flops / (r.oursMs * 1e6);
-    res.oursPeakFrac = res.oursGflops / peak.gflops;
+    res.oursPeakFrac = res.oursGflops / peakFor(p.name, peak);
   }
   return res;
 }
@@ -202,11 +202,13 @@ async function main(): Promise<void> {
   const rows = allRows().filter((r) => selected(r) && !isSkipped(r));
   const probeRows = allProbes().filter((r) => selected(r) && !isSkipped(r));
   for (const s of skipped) console.log(`  skip ${s.name}: ${s.reason}`);
-  const peak = machinePeak(threads, machine().cores);
 
   const script = join(root, 'bench', 'torch_baseline.py');
   if (!existsSync(script)) throw new Error(`bench: ${script} is missing`);
   const lock = await acquireBenchLock(600);
+  // measured under the lock, so another bench run does not share the cores with it
+  const peak = measurePeak(threads, machine().cores);
+  console.log(`  peak: fp32 ${peak.gflops.toFixed(0)} GFLOP/s, bf16 ${peak.bf16Gflops.toFixed(0)} GFLOP/s (${Object.entries(peak.kernels).map(([k, v]) => `${k} ${v.toFixed(0)}`).join('; ')})`);
   const loadBefore = loadavg();
   const runStart = Date.now();
   const torch = new TorchBaseline(script, threads);

@@ -71,12 +71,12 @@ class Model:
         uc, vc, self.flow = (json.loads(meta[k]) for k in ("unet", "vae", "flow"))
         unet_args = {snake(k): v for k, v in uc.items()}
         self.unet = R.UNet(**unet_args).eval()
-        if vc.get("attnType", "vanilla") != "vanilla" or vc.get("tanhOut", False):
+        if vc.get("attnType", "vanilla") not in ("vanilla", "none") or vc.get("tanhOut", False):
             raise ValueError("%s: VAE attnType %r / tanhOut %r have no PyTorch reference counterpart" % (path, vc.get("attnType"), vc.get("tanhOut")))
-        dd = dict(attn_type="vanilla", double_z=True, z_channels=vc["zChannels"], resolution=vc["resolution"], in_channels=vc["inChannels"],
+        dd = dict(attn_type=vc.get("attnType", "vanilla"), double_z=True, z_channels=vc["zChannels"], resolution=vc["resolution"], in_channels=vc["inChannels"],
                   out_ch=vc["outCh"], ch=vc["ch"], ch_mult=vc["chMult"], num_res_blocks=vc["numResBlocks"],
                   attn_resolutions=vc["attnResolutions"], dropout=0.0, resamp_with_conv=vc.get("resampWithConv", True))
-        self.vae = R.VAE(dd, vc["embedDim"], norm_groups=vc.get("normGroups", 32)).eval()
+        self.vae = R.VAE(dd, vc["embedDim"], norm_groups=vc.get("normGroups", 32), shortcut=vc.get("shortcut")).eval()
         for prefix, net in (("unet.", self.unet), ("vae.", self.vae)):
             sd = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
             missing, unexpected = net.load_state_dict(sd, strict=False)

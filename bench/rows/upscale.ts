@@ -64,7 +64,8 @@ function timingRow(model: string, info: BundleInfo | null, skip: string | undefi
       const img = keep(testImage(size));
       return {
         run: async () => {
-          const r = await up.upsampleImage(img, { steps, solver: 'euler', seed: 0 });
+          // the library's steps are solver steps (nfe); torch_upscale.py takes grid points (nfe + 1)
+          const r = await up.upsampleImage(img, { steps: nfe, solver: 'euler', seed: 0 });
           r.image.dispose();
         },
         dispose: () => { img.dispose(); up.dispose(); },

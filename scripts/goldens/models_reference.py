@@ -227,6 +227,22 @@ class Gaussian:
         return 0.5 * torch.sum(self.mean ** 2 + self.var - 1.0 - self.logvar, dim=[1, 2, 3])
 
 
+_GROUP_NORM_FORWARD = nn.GroupNorm.forward
+
+
+def _group_norm32(self, x):
+    if x.dtype == torch.float32:
+        return _GROUP_NORM_FORWARD(self, x)
+    return F.group_norm(x.float(), self.num_groups, self.weight, self.bias, self.eps).type(x.dtype)
+
+
+def autocast_groupnorm32():
+    """Every nn.GroupNorm normalises a reduced-precision input in fp32 and returns the input's dtype (LDM's
+    GroupNorm32). Needed for bf16 autocast on the CPU: torch 1.13 rejects group_norm on a bf16 input with fp32
+    weights. fp32 inputs run the original forward unchanged. (bench/rows/precision.ts)"""
+    nn.GroupNorm.forward = _group_norm32
+
+
 def gn(c, groups):
     return nn.GroupNorm(groups, c, eps=1e-6)
 
@@ -290,10 +306,10 @@ class Level(nn.Module):
 
 
 class Mid(nn.Module):
-    def __init__(self, c, dropout, groups):
+    def __init__(self, c, dropout, groups, attn=True):
         super().__init__()
         self.block_1 = VResBlock(c, c, dropout, groups)
-        self.attn_1 = VAttn(c, groups)
+        self.attn_1 = VAttn(c, groups) if attn else nn.Identity()  # attn_type 'none' (fmboost's CPU VAEs)
         self.block_2 = VResBlock(c, c, dropout, groups)
 
     def forward(self, x):
@@ -310,7 +326,7 @@ def run_level(level, h):
 
 class VEncoder(nn.Module):
     def __init__(self, ch, ch_mult, num_res_blocks, attn_resolutions, dropout, in_channels, resolution, z_channels,
-                 resamp_with_conv=True, groups=32):
+                 resamp_with_conv=True, groups=32, attn=True):
         super().__init__()
         self.conv_in = nn.Conv2d(in_channels, ch, 3, padding=1)
         self.down = nn.ModuleList()
@@ -327,7 +343,7 @@ class VEncoder(nn.Module):
                 lv.downsample = VDown(cin, resamp_with_conv)
                 res //= 2
             self.down.append(lv)
-        self.mid = Mid(cin, dropout, groups)
+        self.mid = Mid(cin, dropout, groups, attn)
         self.norm_out = gn(cin, groups)
         self.conv_out = nn.Conv2d(cin, 2 * z_channels, 3, padding=1)
 
@@ -342,13 +358,13 @@ class VEncoder(nn.Module):
 
 class VDecoder(nn.Module):
     def __init__(self, ch, out_ch, ch_mult, num_res_blocks, attn_resolutions, dropout, resolution, z_channels,
-                 resamp_with_conv=True, groups=32):
+                 resamp_with_conv=True, groups=32, attn=True):
         super().__init__()
         n = len(ch_mult)
         cin = ch * ch_mult[-1]
         res = resolution // 2 ** (n - 1)
         self.conv_in = nn.Conv2d(z_channels, cin, 3, padding=1)
-        self.mid = Mid(cin, dropout, groups)
+        self.mid = Mid(cin, dropout, groups, attn)
         levels = [None] * n
         for i in reversed(range(n)):
             lv = Level()
@@ -376,19 +392,39 @@ class VDecoder(nn.Module):
 
 
 class VAE(nn.Module):
-    def __init__(self, ddconfig, embed_dim, norm_groups=32):
+    """LDM's AutoencoderKL. Two fmboost extensions (src/models/vae): ddconfig attn_type 'none' (no mid-block
+    attention) and shortcut='linear' (pixel_unshuffle -> 1x1 conv added to the posterior mean; 1x1 conv ->
+    pixel_shuffle added to the decoded image; after DC-AE's residual autoencoding)."""
+
+    def __init__(self, ddconfig, embed_dim, norm_groups=32, shortcut=None):
         super().__init__()
         d = ddconfig
         common = dict(ch=d["ch"], ch_mult=d["ch_mult"], num_res_blocks=d["num_res_blocks"],
                       attn_resolutions=d["attn_resolutions"], dropout=d["dropout"], resolution=d["resolution"],
-                      z_channels=d["z_channels"], resamp_with_conv=d.get("resamp_with_conv", True), groups=norm_groups)
+                      z_channels=d["z_channels"], resamp_with_conv=d.get("resamp_with_conv", True), groups=norm_groups,
+                      attn=d.get("attn_type", "vanilla") != "none")
         self.encoder = VEncoder(in_channels=d["in_channels"], **common)
         self.decoder = VDecoder(out_ch=d["out_ch"], **common)
         self.quant_conv = nn.Conv2d(2 * d["z_channels"], 2 * embed_dim, 1)
         self.post_quant_conv = nn.Conv2d(embed_dim, d["z_channels"], 1)
+        self.down = 2 ** (len(d["ch_mult"]) - 1)
+        if shortcut not in (None, "none", "linear"):
+            raise ValueError("shortcut must be None or 'linear', got %r" % (shortcut,))
+        if shortcut == "linear":
+            f2 = self.down ** 2
+            self.encoder_shortcut = nn.Conv2d(d["in_channels"] * f2, embed_dim, 1)
+            self.decoder_shortcut = nn.Conv2d(embed_dim, d["out_ch"] * f2, 1)
+        self.shortcut = shortcut == "linear"
 
     def encode(self, x):
-        return Gaussian(self.quant_conv(self.encoder(x)))
+        m = self.quant_conv(self.encoder(x))
+        if self.shortcut:
+            s = self.encoder_shortcut(F.pixel_unshuffle(x, self.down))
+            m = m + torch.cat([s, torch.zeros_like(s)], dim=1)
+        return Gaussian(m)
 
     def decode(self, z):
-        return self.decoder(self.post_quant_conv(z))
+        y = self.decoder(self.post_quant_conv(z))
+        if self.shortcut:
+            y = y + F.pixel_shuffle(self.decoder_shortcut(z), self.down)
+        return y

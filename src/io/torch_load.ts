@@ -98,28 +98,48 @@ function isDict(v: unknown): v is Map<unknown, unknown> {
   return v instanceof Map;
 }
 
-/** Dotted keys for every TensorRef in nested dicts and pickled modules (a Lightning checkpoint: only its state_dict). */
-export function flattenCheckpoint(raw: unknown): Map<string, TensorRef> {
+/** Bounds of the checkpoint walk: a state dict is a shallow tree of a few thousand entries. A hostile pickle can
+ *  share one dict at every level (2^depth paths from a kilobyte) or refer to itself. */
+export const CHECKPOINT_WALK_LIMITS = { maxDepth: 100, maxVisits: 1_000_000 };
+
+/** Dotted keys for every TensorRef in nested dicts and pickled modules (a Lightning checkpoint: only its state_dict).
+ *  A cycle, nesting deeper than maxDepth or more than maxVisits containers and values is a WeightsFileError naming
+ *  `file` and the key where it happened, in bounded time and stack. */
+export function flattenCheckpoint(raw: unknown, file = 'checkpoint', limits = CHECKPOINT_WALK_LIMITS): Map<string, TensorRef> {
   const out = new Map<string, TensorRef>();
   let root = raw;
   if (isDict(root) && isDict(root.get('state_dict'))) root = root.get('state_dict');
-  const walk = (v: unknown, prefix: string): void => {
-    if (v instanceof TensorRef) out.set(prefix, v);
-    else if (isDict(v)) {
-      for (const [k, x] of v) if (typeof k === 'string' || typeof k === 'number') walk(x, join(prefix, k));
-    } else if (v instanceof PyObject && isDict(v.state) && isDict(v.state.get('_modules'))) {
-      // A pickled nn.Module (torch.save(model)): the keys its state_dict() would have, in that order.
-      const st = v.state;
-      const skip = st.get('_non_persistent_buffers_set');
-      for (const [k, x] of (st.get('_parameters') as Map<unknown, unknown> | undefined) ?? []) walk(x, join(prefix, k));
-      for (const [k, x] of (st.get('_buffers') as Map<unknown, unknown> | undefined) ?? []) {
-        if (!(skip instanceof Set && skip.has(k))) walk(x, join(prefix, k));
+  const onPath = new Set<unknown>();
+  let visits = 0;
+  const walk = (v: unknown, prefix: string, depth: number): void => {
+    if (++visits > limits.maxVisits) {
+      throw new WeightsFileError(file, prefix || undefined, `more than ${limits.maxVisits.toLocaleString('en-US')} entries to walk (containers shared at many levels?): not a state dict this reader takes`);
+    }
+    if (v instanceof TensorRef) { out.set(prefix, v); return; }
+    const container = isDict(v) || (v instanceof PyObject && isDict(v.state) && isDict(v.state.get('_modules')));
+    if (!container) return;
+    if (depth > limits.maxDepth) throw new WeightsFileError(file, prefix || undefined, `nested more than ${limits.maxDepth} levels deep: not a state dict this reader takes`);
+    if (onPath.has(v)) throw new WeightsFileError(file, prefix || undefined, 'the structure contains itself (a cycle): not a state dict');
+    onPath.add(v);
+    try {
+      if (isDict(v)) {
+        for (const [k, x] of v) if (typeof k === 'string' || typeof k === 'number') walk(x, join(prefix, k), depth + 1);
+      } else {
+        // A pickled nn.Module (torch.save(model)): the keys its state_dict() would have, in that order.
+        const st = (v as PyObject).state as Map<unknown, unknown>;
+        const skip = st.get('_non_persistent_buffers_set');
+        for (const [k, x] of (st.get('_parameters') as Map<unknown, unknown> | undefined) ?? []) walk(x, join(prefix, k), depth + 1);
+        for (const [k, x] of (st.get('_buffers') as Map<unknown, unknown> | undefined) ?? []) {
+          if (!(skip instanceof Set && skip.has(k))) walk(x, join(prefix, k), depth + 1);
+        }
+        for (const [k, x] of st.get('_modules') as Map<unknown, unknown>) walk(x, join(prefix, k), depth + 1);
       }
-      for (const [k, x] of st.get('_modules') as Map<unknown, unknown>) walk(x, join(prefix, k));
+    } finally {
+      onPath.delete(v);
     }
   };
   const join = (prefix: string, k: unknown): string => (prefix ? `${prefix}.${String(k)}` : String(k));
-  walk(root, '');
+  walk(root, '', 0);
   return out;
 }
 
@@ -194,7 +214,7 @@ export function loadTorchCheckpoint(path: string, opts: LoadTorchOptions = {}): 
   const bases = new Map<string, Tensor>();
   try {
     const { raw, entries, prefix } = readPickle(fd, path);
-    const refs = flattenCheckpoint(raw);
+    const refs = flattenCheckpoint(raw, path);
     let want: (k: string) => boolean = () => true;
     if (Array.isArray(opts.keys)) {
       const set = new Set(opts.keys as string[]);

@@ -43,7 +43,7 @@ export function detectModelKinds(path: string): ModelKind[] {
     if (h.metadata.format === WEIGHTS_FORMAT && (h.metadata.kind === 'vae' || h.metadata.kind === 'unet')) return [h.metadata.kind];
     if (h.metadata.format === 'fmboost-checkpoint') return [...h.tensors.keys()].some((k) => /^(model|ema)\.encoder\./.test(k)) ? ['vae'] : ['unet'];
     keys = [...h.tensors.keys()];
-  } else if (fmt === 'torch') keys = [...flattenCheckpoint(readTorchPickle(path).raw).keys()];
+  } else if (fmt === 'torch') keys = [...flattenCheckpoint(readTorchPickle(path).raw, path).keys()];
   else throw new ModelLoadError(path, null, 'unrecognized weights format (expected safetensors, or a torch.save .pt/.ckpt zip archive)');
   const kinds: ModelKind[] = [];
   const sel = selectUnetWeights(keys);

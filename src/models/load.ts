@@ -81,18 +81,19 @@ interface OpenedFile {
 }
 
 /** Pickled values as plain JS (dicts → objects); unknown classes become null. */
-function plain(v: unknown, depth = 0): unknown {
-  if (depth > 64) return null;
+/** A checkpoint's other entries (hyper_parameters, …) as JSON-like values: bounded in depth and in values visited,
+ *  since a hostile pickle can share one dict at every level (exponential paths); what lies past a bound is null. */
+function plain(v: unknown, budget = { left: 100_000 }, depth = 0): unknown {
+  if (depth > 64 || --budget.left < 0) return null;
   if (v instanceof Map) {
     const o: Record<string, unknown> = {};
-    for (const [k, x] of v) if (typeof k === 'string' || typeof k === 'number') o[String(k)] = plain(x, depth + 1);
+    for (const [k, x] of v) if (typeof k === 'string' || typeof k === 'number') o[String(k)] = plain(x, budget, depth + 1);
     return o;
   }
-  if (Array.isArray(v)) return v.map((x) => plain(x, depth + 1));
+  if (Array.isArray(v)) return v.map((x) => plain(x, budget, depth + 1));
   if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) return v;
   if (typeof v === 'bigint') return Number(v);
-  if (v instanceof PyObject) return null;
-  return null;
+  return null; // PyObjects and anything else
 }
 
 function openFile(path: string): OpenedFile {
@@ -111,7 +112,7 @@ function openFile(path: string): OpenedFile {
       for (const [k, v] of raw) if (k !== 'state_dict' && k !== 'optimizer_states' && typeof k === 'string') extra[k] = plain(v);
     }
     return {
-      container: 'torch', keys: [...flattenCheckpoint(raw).keys()], metadata: {}, extra,
+      container: 'torch', keys: [...flattenCheckpoint(raw, path).keys()], metadata: {}, extra,
       read: (keys) => loadTorchCheckpoint(path, { keys }).tensors,
     };
   }

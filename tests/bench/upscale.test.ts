@@ -153,6 +153,29 @@ test('torch pipeline = ours: unet_small + vae_small (random weights, float16 bun
   }
 });
 
+test('torch pipeline = ours on the bundled model (f4c8 VAE with the linear shortcut, no mid attention; 96-ch UNet): 64 → 256, 1 Euler step, max |Δ| ≤ 1e-4', { skip: torchMissing }, async () => {
+  // the precision rows' PyTorch side (bench/rows/precision.ts) runs this model: models_reference must compute what ours does
+  const model = defaultModelPath();
+  const img = testImage(64);
+  tidy(() => writeSafetensors(join(dir, 'in-default.safetensors'), { image: img.unsqueeze(0) }));
+  const up = await Upsampler.load({ model });
+  const ours = (await up.upsampleImage(img, { steps: 1, solver: 'euler', seed: 0 })).image;
+  up.dispose();
+  img.dispose();
+  const py = spawnSync(PYTHON, [join(ROOT, 'bench', 'torch_upscale.py'), '--bundle', model, '--image', join(dir, 'in-default.safetensors'),
+    '--out', join(dir, 'out-default.safetensors'), '--steps', '2', '--seed', '0', '--threads', '1'], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  const theirs = readSafetensors(join(dir, 'out-default.safetensors')).tensors.get('image')!;
+  try {
+    assert.deepEqual(theirs.shape, [1, 3, 256, 256]);
+    const diff = maxAbsDiff(ours, theirs);
+    assert.ok(diff <= 1e-4, `max |ours − torch| = ${diff}`);
+  } finally {
+    ours.dispose();
+    theirs.dispose();
+  }
+});
+
 test('the row\'s PyTorch code runs in the bench\'s torch process (tiny bundle)', { skip: torchMissing }, async () => {
   const { rows } = upscaleRows({ model: tiny, sizes: [16], nfes: [1] });
   const torch = new TorchBaseline(join(ROOT, 'bench', 'torch_baseline.py'), 1);

@@ -116,3 +116,12 @@ test('upsample: absurd --steps, --threads, --seed, --precision, --quality are re
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal((await readImageText(join(dir, 'bf16', 'a_x2.png')))['fmboost:precision'], 'bf16');
 });
+
+test('upsample --profile: the op time by class and the top ops, per image, on stderr', () => {
+  const p = run(['a.png', 'folder', '--model', model, '--out', 'prof', '--profile', '-q', '--overwrite']);
+  assert.equal(p.status, 0, p.stderr);
+  assert.match(p.stderr, /^fmboost upsample --profile \(fp32, \d+ threads\): [\d.]+ ms\/image wall, [\d.]+ in libtorch ops/m);
+  assert.match(p.stderr, /^ {2}conv\s+[\d.]+\s+[\d.]+%/m);
+  assert.match(p.stderr, /^ {2}outside ops \(JS, N-API\)/m);
+  assert.match(p.stderr, /aten::mkldnn_convolution|aten::_convolution|aten::convolution/);
+});

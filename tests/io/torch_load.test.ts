@@ -7,6 +7,7 @@ import {
   Tensor, tidy, liveTensors, loadTorchCheckpoint, loadWeights, saveWeights, detectWeightsFormat, readSafetensors,
   unpickle, PyObject, PyGlobal, TensorRef, WeightsFileError, type DType,
 } from '../../src/index.js';
+import { flattenCheckpoint } from '../../src/io/index.js';
 import { ROOT, golden } from '../helpers.js';
 
 const FIX = join(ROOT, 'tests', 'fixtures', 'io');
@@ -166,4 +167,21 @@ test('unpickle: unknown globals become placeholders; bad data is an error, not a
   assert.throws(() => unpickle(Buffer.from([0x80, 0x02, 0xff])), /unsupported pickle opcode 0xff at offset 2/);
   assert.throws(() => unpickle(Buffer.from([0x80, 0x02, 0x2e])), /stack underflow/);
   assert.throws(() => unpickle(Buffer.from([0x80, 0x02, 0x68, 0x05, 0x2e])), /memo key 5 was never stored/);
+});
+
+test('flattenCheckpoint: a dict shared at 60 levels, a cycle and 1,000 levels of nesting are errors naming the file, in bounded time', () => {
+  let shared: Map<string, unknown> = new Map([['w', 1]]);
+  for (let i = 0; i < 60; i++) shared = new Map([['a', shared], ['b', shared]]);
+  const t0 = performance.now();
+  assert.throws(() => flattenCheckpoint(shared, 'bomb.ckpt'), (e: Error) => e instanceof WeightsFileError && /^bomb\.ckpt \[[ab.]+\]: more than 1,000,000 entries/.test(e.message));
+  const cyc = new Map<string, unknown>([['x', 1]]);
+  cyc.set('self', new Map([['back', cyc]]));
+  assert.throws(() => flattenCheckpoint(cyc, 'cycle.ckpt'), /cycle\.ckpt \[self\.back\]: the structure contains itself/);
+  let deep: Map<string, unknown> = new Map();
+  for (let i = 0; i < 1000; i++) deep = new Map([['d', deep]]);
+  assert.throws(() => flattenCheckpoint(deep, 'deep.ckpt'), /deep\.ckpt \[d(\.d)+\]: nested more than 100 levels/);
+  assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
+  // one dict reached by two paths (not a cycle) is walked under both
+  const leaf = new Map([['n', 1]]);
+  assert.equal(flattenCheckpoint(new Map([['a', leaf], ['b', leaf]]), 'ok.ckpt').size, 0);
 });

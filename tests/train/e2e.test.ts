@@ -140,3 +140,16 @@ test('SIGINT saves checkpoints/interrupted and exits 130; SIGUSR1 saves and cont
   assert.ok(ck.step > 0 && ck.step < MAX, `interrupted at ${ck.step}`);
   assert.ok(statSync(join(ckdir, 'interrupted.safetensors')).size > 0);
 });
+
+test('train --profile: the steps after two warm-up steps, by op class per step, on stderr and in profile.json', async () => {
+  const c = flowConfig(f, { max_steps: 6, checkpoint_every: 3, val: '{every: 3, num_steps: 2, limit_batches: 1, crop_size: 64, num_images: 1, solver: euler}' });
+  const r = await runCli(['train', '--config', c, '--name', 'exp/prof', '--logdir', join(f.dir, 'logs'), '--profile'], f.dir);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /fmboost train --profile: flow step, train\.precision fp32, 1 threads: [\d.]+ ms\/step wall/);
+  assert.match(r.stderr, /\(4 steps profiled\)/);
+  const p = JSON.parse(readFileSync(join(f.dir, 'logs/exp/prof/profile.json'), 'utf8'));
+  assert.equal(p.steps, 4);
+  const cls = p.byClass.map((c: { cls: string }) => c.cls);
+  for (const k of ['conv', 'optimizer', 'outside ops (JS, N-API)']) assert.ok(cls.includes(k), `${k} in ${cls.join(', ')}`);
+  assert.ok(p.rows.some((row: { name: string }) => row.name === 'aten::convolution_backward'), 'the backward pass is in it');
+});

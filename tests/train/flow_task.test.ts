@@ -34,3 +34,32 @@ test('bf16 training encodes its batches in bf16 + channels_last, close to the fp
     rmSync(f.dir, { recursive: true, force: true });
   }
 });
+
+test('model.flow.pixel_loss_weight adds the decoded one-step estimate\'s pixel MSE, with gradients into the UNet only', async () => {
+  const f = await makeFixture(2, { corrupt: false });
+  const cfg = loadConfig(flowConfig(f, {}), ['model.flow.pixel_loss_weight=0.5', 'model.flow.noising_step=-1']).config;
+  const task = new FlowTask(cfg);
+  try {
+    const { Generator } = await import('../../src/tensor/index.js');
+    const streams = { time: new Generator(1), noise: new Generator(2), posterior: new Generator(3), dropout: new Generator(4) };
+    tidy(() => {
+      const image = rand([2, 3, 64, 64]).mul(2).sub(1);
+      const batch = { image, tensors: { image }, keys: ['a', 'b'], indices: [0, 1] } as unknown as Batch;
+      const r = task.loss(batch, streams);
+      const terms = r.terms!;
+      assert.ok(terms['train/flow_loss'] > 0 && terms['train/pixel_loss'] > 0, JSON.stringify(terms));
+      assert.ok(Math.abs(r.loss.item() - (terms['train/flow_loss'] + 0.5 * terms['train/pixel_loss'])) < 1e-5);
+      r.loss.backward();
+      const grads = task.model.parameters().filter((p) => p.grad && p.grad.abs().sum().item() > 0);
+      assert.ok(grads.length > 0, 'the UNet gets gradients');
+      assert.ok(task.vae.parameters().every((p) => !p.grad), 'the frozen VAE gets none');
+      const latent = image.narrow(2, 0, 16).narrow(3, 0, 16);
+      const lat = { latent, latent_lowres: latent, tensors: { latent }, keys: [], indices: [] } as unknown as Batch;
+      assert.throws(() => task.loss(lat, streams), /pixel_loss_weight > 0 needs image batches/);
+    });
+    task.model.zeroGrad();
+  } finally {
+    task.dispose();
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+});

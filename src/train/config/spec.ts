@@ -48,6 +48,7 @@ export const flowSpec = obj('coupling flow matching', {
   start_from_noise: bool({ doc: 'x0 = N(0, I) with the low-res latent as context (plain conditional FM) instead of the coupling', default: false }),
   scale_factor: num({ doc: 'latent scale (stored latents are unscaled VAE means)', default: 0.18215, gt: 0 }),
   t_zero_fraction: num({ doc: "share of training samples at t = 0 instead of t ~ U[0, 1) (0: the reference). With a deterministic coupling (x0 = the context, noise off) the field at t > 0 is (x_t − context) / t, read off the inputs; only v(context, 0) carries the upscaling, and uniform t trains it on almost no samples", default: 0, min: 0, max: 1 }),
+  pixel_loss_weight: num({ doc: "weight of a pixel-space term added to the flow-matching loss (0: the reference's loss alone): the mean squared error between the frozen decoder's image of the one-step estimate x̂1 = x_t + (1 − t)·v(x_t, t) and the high-res image (image batches only). PSNR is measured in pixels; the latent MSE weighs every latent direction alike, however much it moves the pixels", default: 0, min: 0 }),
   scale_by_std: bool({ doc: "LDM's scale_by_std: at a fresh start, scale_factor = 1 / std of the first training batches' high-res latents (stored in the run's checkpoints: resume and export use that value)", default: false }),
 });
 

@@ -137,14 +137,30 @@ export class FlowTask implements TrainTask {
     return tidy(() => rand([b], { generator: g }).mul(rand([b], { generator: g }).ge(frac).float()));
   }
 
-  loss(batch: Batch, s: Streams): { loss: Tensor } {
+  loss(batch: Batch, s: Streams): { loss: Tensor; terms?: Record<string, number> } {
+    const f = this.config.model.flow, bf16 = this.config.train.precision === 'bf16';
     return tidy(() => {
       const { x1, low } = this.latents(batch, s.noise);
       const { source, context } = noGrad(() => this.coupling(x1, low, s.noise));
       const t = this.trainTimes(x1.shape[0], s.time);
-      const run = () => this.matcher.loss((x, tt) => this.model.forward(x, tt), x1, source, { context, generator: s.time, t });
-      const loss = this.config.train.precision === 'bf16' ? autocastBf16(run).to('float32') : run();
-      return { loss };
+      const net = (x: Tensor, tt: Tensor) => this.model.forward(x, tt);
+      if (!(f.pixel_loss_weight > 0)) {
+        const run = () => this.matcher.loss(net, x1, source, { context, generator: s.time, t });
+        return { loss: bf16 ? autocastBf16(run).to('float32') : run() };
+      }
+      if (!batch.image) throw new ModelSetupError('model.flow.pixel_loss_weight > 0 needs image batches (the high-res image is its target), not stored latents');
+      if (f.schedule !== 'linear') throw new ModelSetupError(`model.flow.pixel_loss_weight > 0 needs schedule linear (x̂1 = x_t + (1 − t)·v), not ${f.schedule}`);
+      // one-step estimate of the high-res latent from every training sample, decoded by the frozen VAE (gradients
+      // flow through the decoder into v; the decoder's own weights stay frozen)
+      const run = () => {
+        const lt = this.matcher.lossTerms(net, x1, source, { context, generator: s.time, t });
+        const tt = lt.t.reshape([lt.t.shape[0], 1, 1, 1]);
+        const x1hat = lt.xt.add(lt.vt.float().mul(tt.neg().add(1)));
+        const img = this.vae.decode(x1hat.div(f.scale_factor));
+        return { flow: lt.loss.float(), pixel: F.mseLoss(img.float(), batch.image!) };
+      };
+      const { flow, pixel } = bf16 ? autocastBf16(run) : run();
+      return { loss: flow.add(pixel.mul(f.pixel_loss_weight)), terms: { 'train/flow_loss': flow.item(), 'train/pixel_loss': pixel.item() } };
     });
   }
 
