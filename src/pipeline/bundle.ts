@@ -7,7 +7,7 @@
 // weights its config names (or a VAE given by the caller).
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { Precision, Tensor } from '../tensor/index.js';
+import { withDefaultDevice, type Precision, type Tensor } from '../tensor/index.js';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/index.js';
 import {
   EfficientUNet, AutoencoderKL, resolveUNetConfig, resolveVAEConfig, createVAE, readVaeStateDict, ModelLoadError as ModelsLoadError, type ResolvedUNetConfig, type ResolvedVAEConfig,
@@ -211,14 +211,22 @@ function build(
   if (uc.inChannels !== 2 * uc.outChannels || uc.outChannels !== vc.embedDim) {
     throw new ModelLoadError(path, `UNet in/out channels ${uc.inChannels}/${uc.outChannels} do not fit a VAE with ${vc.embedDim} latent channels (need in = 2 × out = 2 × ${vc.embedDim})`);
   }
-  const unet = new EfficientUNet(uc), vae = new AutoencoderKL(vc);
-  const w = weights();
+  const w = weights(); // bounded by the file's size
+  let unet: EfficientUNet | undefined, vae: AutoencoderKL | undefined;
   try {
+    // The config's shapes against the file's before anything is allocated: built on the meta device, the models
+    // are shapes only, so metadata asking for a far larger model than its weights (modelChannels 4096) fails here.
+    for (const [what, make, sd] of [['unet', () => new EfficientUNet(uc), w.unet], ['vae', () => new AutoencoderKL(vc), w.vae]] as const) {
+      const probe = withDefaultDevice<EfficientUNet | AutoencoderKL>('meta', make);
+      try { loadInto(path, what, probe, sd); } finally { probe.dispose(); }
+    }
+    unet = new EfficientUNet(uc);
+    vae = new AutoencoderKL(vc);
     loadInto(path, 'unet', unet, w.unet);
     loadInto(path, 'vae', vae, w.vae);
   } catch (e) {
-    unet.dispose();
-    vae.dispose();
+    unet?.dispose();
+    vae?.dispose();
     throw e;
   } finally {
     for (const t of [...w.unet.values(), ...w.vae.values()]) t.dispose();

@@ -91,7 +91,22 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
 }
 
 const dt = (o: TensorOptions) => dtypeCode(o.dtype ?? 'float32');
-const dev = (o: TensorOptions) => o.device ?? null;
+let defaultDevice: string | null = null;
+const dev = (o: TensorOptions) => o.device ?? defaultDevice;
+
+/**
+ * Runs `fn` with new tensors created on `device` unless they name one: e.g. 'meta' builds a module's parameters as
+ * shapes without memory, so a model's size can be checked against a file before anything is allocated.
+ */
+export function withDefaultDevice<T>(device: string, fn: () => T): T {
+  const prev = defaultDevice;
+  defaultDevice = device;
+  try {
+    return fn();
+  } finally {
+    defaultDevice = prev;
+  }
+}
 
 export function zeros(shape: Shape, opts: TensorOptions = {}): Tensor { return finish(A.zeros(shape, dt(opts), null, dev(opts)), { requiresGrad: opts.requiresGrad }); }
 export function ones(shape: Shape, opts: TensorOptions = {}): Tensor { return finish(A.ones(shape, dt(opts), null, dev(opts)), { requiresGrad: opts.requiresGrad }); }

@@ -75,6 +75,25 @@ test('bundle errors: missing file, not a bundle, wrong shapes, bad flow config',
   }
 });
 
+test('a bundle whose metadata asks for a huge model (modelChannels 4096: ~27 G parameters) fails on shapes before allocating it', () => {
+  const { dir, cleanup } = tmpDir();
+  try {
+    const path = writeTinyBundle(join(dir, 'm.safetensors'));
+    const head = readSafetensorsHeader(path);
+    const { tensors } = readSafetensors(path);
+    const bomb = join(dir, 'bomb.safetensors');
+    writeSafetensors(bomb, tensors, { ...head.metadata, unet: JSON.stringify({ ...JSON.parse(head.metadata.unet), modelChannels: 4096, channelMult: [1, 2, 3, 4] }) });
+    for (const t of tensors.values()) t.dispose();
+    const live = liveTensors(), rss = process.memoryUsage.rss();
+    assert.throws(() => loadModel(bomb), (e: Error) => e instanceof ModelLoadError && /unet weights do not fit its config .*expected \[4096/.test(e.message));
+    // built on the meta device first: nothing of the 100 GB model was allocated, and nothing is left behind
+    assert.ok(process.memoryUsage.rss() - rss < 512 * 2 ** 20, `RSS grew by ${((process.memoryUsage.rss() - rss) / 2 ** 20).toFixed(0)} MB`);
+    assert.equal(liveTensors(), live);
+  } finally {
+    cleanup();
+  }
+});
+
 test('training checkpoint: EMA UNet, flow settings from the config, VAE from model.vae.path', () => {
   const { dir, cleanup } = tmpDir();
   try {
