@@ -43,6 +43,10 @@ Napi::Value guard(const Napi::CallbackInfo& info, F&& f) {
   }
 }
 
+// An entry point's signature and its guarded body (env in scope): FN(Name) { BODY(...; return value;) }
+#define FN(name) Napi::Value name(const Napi::CallbackInfo& info)
+#define BODY(...) return guard(info, [&]() -> Napi::Value { Napi::Env env = info.Env(); (void)env; __VA_ARGS__ });
+
 void initDispatch(Napi::Env env, Napi::Object exports);
 void initTensorApi(Napi::Env env, Napi::Object exports);
 void initGenerator(Napi::Env env, Napi::Object exports);

@@ -112,24 +112,16 @@ FMB_CLONES void sumsRows(const T* x, int64_t pixels, int64_t C, float* acc1, flo
 }
 
 template <typename T>
-FMB_CLONES void applyContiguous(const T* x, T* y, int64_t n, float a, float b, bool silu) {
-  if (silu) {
-    for (int64_t i = 0; i < n; i++) store(y, i, siluf(load(x, i) * a + b));
-  } else {
-    for (int64_t i = 0; i < n; i++) store(y, i, load(x, i) * a + b);
-  }
+FMB_CLONES void applyContiguous(const T* x, T* y, int64_t n, float a, float b) {
+  for (int64_t i = 0; i < n; i++) store(y, i, siluf(load(x, i) * a + b));
 }
 
 template <typename T>
-FMB_CLONES void applyRows(const T* x, T* y, int64_t pixels, int64_t C, const float* a, const float* b, bool silu) {
+FMB_CLONES void applyRows(const T* x, T* y, int64_t pixels, int64_t C, const float* a, const float* b) {
   for (int64_t p = 0; p < pixels; p++) {
     const T* xr = x + p * C;
     T* yr = y + p * C;
-    if (silu) {
-      for (int64_t c = 0; c < C; c++) store(yr, c, siluf(load(xr, c) * a[c] + b[c]));
-    } else {
-      for (int64_t c = 0; c < C; c++) store(yr, c, load(xr, c) * a[c] + b[c]);
-    }
+    for (int64_t c = 0; c < C; c++) store(yr, c, siluf(load(xr, c) * a[c] + b[c]));
   }
 }
 
@@ -137,7 +129,7 @@ constexpr int64_t kChunk = 1024;  // values (NCHW) or pixels (channels_last) per
 
 template <typename T>
 at::Tensor run(const at::Tensor& x, int64_t G, const at::Tensor& w, const at::Tensor& bias, const at::Tensor& scale,
-               const at::Tensor& shift, double eps, bool silu, bool cl) {
+               const at::Tensor& shift, double eps, bool cl) {
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / (N * C), cg = C / G;
   const T* xp = reinterpret_cast<const T*>(x.data_ptr());
   at::Tensor y = at::empty_like(x, cl ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
@@ -191,7 +183,7 @@ at::Tensor run(const at::Tensor& x, int64_t G, const at::Tensor& w, const at::Te
   }
   if (!cl) {
     at::parallel_for(0, N * C, 1, [&](int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; k++) applyContiguous(xp + k * HW, yp + k * HW, HW, A[k], B[k], silu);
+      for (int64_t k = b; k < e; k++) applyContiguous(xp + k * HW, yp + k * HW, HW, A[k], B[k]);
     });
   } else {
     const int64_t rows = 64;
@@ -199,22 +191,19 @@ at::Tensor run(const at::Tensor& x, int64_t G, const at::Tensor& w, const at::Te
     at::parallel_for(0, N * tasks, 1, [&](int64_t b, int64_t e) {
       for (int64_t k = b; k < e; k++) {
         int64_t n = k / tasks, off = (k % tasks) * rows;
-        applyRows(xp + (n * HW + off) * C, yp + (n * HW + off) * C, std::min(rows, HW - off), C, &A[n * C], &B[n * C], silu);
+        applyRows(xp + (n * HW + off) * C, yp + (n * HW + off) * C, std::min(rows, HW - off), C, &A[n * C], &B[n * C]);
       }
     });
   }
   return y;
 }
 
-#define FN(name) Napi::Value name(const Napi::CallbackInfo& info)
-#define BODY(...) return guard(info, [&]() -> Napi::Value { Napi::Env env = info.Env(); (void)env; __VA_ARGS__ });
-
 at::Tensor optTensor(const Napi::Value& v, const char* what) {
   if (v.IsNull() || v.IsUndefined()) return at::Tensor();
   return unwrapTensor(v, what);
 }
 
-// groupNormSilu(x, groups, weight|null, bias|null, scale|null, shift|null, eps, silu) → y (x's dtype and layout).
+// groupNormSilu(x, groups, weight|null, bias|null, scale|null, shift|null, eps) → y (x's dtype and layout).
 // x: float32 or bfloat16 [N, C, ...], contiguous or channels_last; scale/shift: [N, C] (FiLM of the ADM ResBlock).
 FN(GroupNormSilu) {
   BODY(
@@ -223,7 +212,6 @@ FN(GroupNormSilu) {
     at::Tensor w = optTensor(info[2], "groupNormSilu weight"), b = optTensor(info[3], "groupNormSilu bias");
     at::Tensor sc = optTensor(info[4], "groupNormSilu scale"), sh = optTensor(info[5], "groupNormSilu shift");
     double eps = info[6].As<Napi::Number>().DoubleValue();
-    bool silu = info[7].As<Napi::Boolean>().Value();
     TORCH_CHECK(x.device().is_cpu(), "groupNormSilu: CPU tensors only");
     TORCH_CHECK(x.dim() >= 3, "groupNormSilu: x must be [N, C, ...], got ", x.dim(), " dims");
     TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16, "groupNormSilu: x must be float32 or bfloat16, got ", x.scalar_type());
@@ -239,8 +227,8 @@ FN(GroupNormSilu) {
       RECORD_FUNCTION("fmboost::group_norm_silu", std::vector<c10::IValue>());  // visible to the op profiler
       // outside autograd: the caller has checked that no gradient flows through here
       at::NoGradGuard ng;
-      if (x.scalar_type() == at::kFloat) y = run<float>(xc, G, w, b, sc, sh, eps, silu, cl);
-      else y = run<uint16_t>(xc, G, w, b, sc, sh, eps, silu, cl);
+      if (x.scalar_type() == at::kFloat) y = run<float>(xc, G, w, b, sc, sh, eps, cl);
+      else y = run<uint16_t>(xc, G, w, b, sc, sh, eps, cl);
     }
     return wrapTensor(env, y);)
 }

@@ -59,9 +59,6 @@ void onEnd(const at::RecordFunction& fn, at::ObserverContext*) {
   if (!nested) s.totalUs += total;
 }
 
-#define FN(name) Napi::Value name(const Napi::CallbackInfo& info)
-#define BODY(...) return guard(info, [&]() -> Napi::Value { Napi::Env env = info.Env(); (void)env; __VA_ARGS__ });
-
 // profilerStart(): clears the table and starts recording (an error if it is already on).
 FN(ProfilerStart) {
   BODY(

@@ -27,9 +27,6 @@ Napi::Array fromShape(Napi::Env env, at::IntArrayRef s) {
   return a;
 }
 
-#define FN(name) Napi::Value name(const Napi::CallbackInfo& info)
-#define BODY(...) return guard(info, [&]() -> Napi::Value { Napi::Env env = info.Env(); (void)env; __VA_ARGS__ });
-
 FN(Dispose) { BODY(releaseBox(env, unwrapBox(info[0], "dispose")); return env.Undefined();) }
 FN(IsAlive) { BODY(return Napi::Boolean::New(env, unwrapBox(info[0], "isAlive")->t.defined());) }
 FN(LiveCount) { BODY(return Napi::Number::New(env, static_cast<double>(g_live.load()));) }

@@ -9,7 +9,7 @@
 import { Tensor } from '../tensor/index.js';
 import { StateDictError } from '../nn/index.js';
 import {
-  detectWeightsFormat, flattenCheckpoint, loadTorchCheckpoint, PyObject, readSafetensors, readSafetensorsHeader, readTorchPickle,
+  detectWeightsFormat, flattenCheckpoint, loadTorchCheckpoint, readSafetensors, readSafetensorsHeader, readTorchPickle,
 } from '../io/index.js';
 import { AutoencoderKL, resolveVAEConfig, toLdmVaeStateDict, vaeKeyLayout, VAE_PREFIXES, type ResolvedVAEConfig } from './vae/index.js';
 import { EfficientUNet, resolveUNetConfig, selectUnetWeights, unetConfigToSnake, type ResolvedUNetConfig, type UnetWeights } from './unet/index.js';
@@ -80,9 +80,9 @@ interface OpenedFile {
   read(keys: string[]): Map<string, Tensor>;
 }
 
-/** Pickled values as plain JS (dicts → objects); unknown classes become null. */
 /** A checkpoint's other entries (hyper_parameters, …) as JSON-like values: bounded in depth and in values visited,
- *  since a hostile pickle can share one dict at every level (exponential paths); what lies past a bound is null. */
+ *  since a hostile pickle can share one dict at every level (exponential paths); what lies past a bound, and any
+ *  class instance, is null. */
 function plain(v: unknown, budget = { left: 100_000 }, depth = 0): unknown {
   if (depth > 64 || --budget.left < 0) return null;
   if (v instanceof Map) {

@@ -50,12 +50,11 @@ export function groupNorm(x: Tensor, groups: number, weight?: Tensor | null, bia
  * addon's fused kernel: one pass for the statistics (fp32) and one for the output, in the input's layout, instead
  * of casting to fp32 and back around group_norm and silu. Everything else composes the ATen ops as before.
  */
-export function groupNormSilu(x: Tensor, groups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5, o: { scale?: Tensor; shift?: Tensor; silu?: boolean } = {}): Tensor {
-  const act = o.silu ?? true;
+export function groupNormSilu(x: Tensor, groups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5, o: { scale?: Tensor; shift?: Tensor } = {}): Tensor {
   const needsGrad = isGradEnabled() && (x.requiresGrad || Boolean(weight?.requiresGrad) || Boolean(bias?.requiresGrad) || Boolean(o.scale?.requiresGrad) || Boolean(o.shift?.requiresGrad));
   if (x.dtype === 'bfloat16' && !needsGrad && x.ndim >= 3 && x.device === 'cpu' && !fusedDisabled()) {
     return nativeCall('groupNormSilu', [x, groups], () => Tensor.fromHandle(native.groupNormSilu(x.handleForOp(), groups, weight?.handleForOp() ?? null, bias?.handleForOp() ?? null,
-      o.scale ? o.scale.handleForOp() : null, o.shift ? o.shift.handleForOp() : null, eps, act)));
+      o.scale ? o.scale.handleForOp() : null, o.shift ? o.shift.handleForOp() : null, eps)));
   }
   let h = groupNorm(x, groups, weight, bias, eps);
   if (o.scale || o.shift) {
@@ -65,7 +64,6 @@ export function groupNormSilu(x: Tensor, groups: number, weight?: Tensor | null,
     if (o.shift) { const s = pad(o.shift); const y = g.add(s); s.dispose(); g.dispose(); g = y; }
     h = g;
   }
-  if (!act) return h;
   const y = silu(h);
   h.dispose();
   return y;

@@ -54,7 +54,7 @@ export interface NativeAddon {
   /** [name, calls, self µs, total µs] per op name; backward nodes are prefixed 'backward: '. */
   profilerStop(): [string, number, number, number][];
   profilerActive(): boolean;
-  groupNormSilu(x: unknown, groups: number, weight: unknown, bias: unknown, scale: unknown, shift: unknown, eps: number, silu: boolean): unknown;
+  groupNormSilu(x: unknown, groups: number, weight: unknown, bias: unknown, scale: unknown, shift: unknown, eps: number): unknown;
 }
 
 function load(): NativeAddon {

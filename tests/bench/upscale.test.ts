@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { liveTensors, manualSeed, noGrad, randnLike, tidy } from '../../src/tensor/index.js';
+import { liveTensors, manualSeed, noGrad, randnLike, tidy, type Tensor } from '../../src/tensor/index.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/index.js';
 import { createUNet, createVAE, unetMacs, vaeMacs } from '../../src/models/index.js';
 import { Upsampler, defaultModelPath, planTiles, writeBundle } from '../../src/pipeline/index.js';
@@ -119,6 +119,23 @@ test('a probe whose child fails rejects with the child\'s error', async () => {
   await assert.rejects(probes[0].measure({ threads: 1 }), /exited with code 1: .*gone\.safetensors/);
 });
 
+/** A 64² test image upscaled by ours (Upsampler, `steps` Euler steps, seed 0) and by bench/torch_upscale.py (steps + 1
+ *  grid points, 1 thread): both outputs, for the caller to compare and dispose. */
+async function oursAndTorch(model: string, name: string, steps: number): Promise<{ ours: Tensor; theirs: Tensor }> {
+  const img = testImage(64);
+  const input = join(dir, `in-${name}.safetensors`), output = join(dir, `out-${name}.safetensors`);
+  tidy(() => writeSafetensors(input, { image: img.unsqueeze(0) }));
+  const up = await Upsampler.load({ model });
+  const ours = (await up.upsampleImage(img, { steps, solver: 'euler', seed: 0 })).image;
+  up.dispose();
+  img.dispose();
+  const py = spawnSync(PYTHON, [join(ROOT, 'bench', 'torch_upscale.py'), '--bundle', model, '--image', input,
+    '--out', output, '--steps', String(steps + 1), '--seed', '0', '--threads', '1'], { encoding: 'utf8' });
+  if (py.status !== 0) ours.dispose();
+  assert.equal(py.status, 0, py.stderr);
+  return { ours, theirs: readSafetensors(output).tensors.get('image')! };
+}
+
 test('torch pipeline = ours: unet_small + vae_small (random weights, float16 bundle as the default is exported), seed 0, noise step 400, 2 Euler steps, max |Δ| ≤ 1e-4', { skip: torchMissing }, async () => {
   // The bundled model's presets; the UNet's zero-initialised output conv is perturbed so the velocity is not 0.
   manualSeed(11);
@@ -128,16 +145,7 @@ test('torch pipeline = ours: unet_small + vae_small (random weights, float16 bun
   writeBundle(model, { unet, vae, name: 'random-small', flow: { factor: 2, steps: 3, solver: 'euler', noiseStep: 400 }, dtype: 'float16' });
   unet.dispose();
   vae.dispose();
-  const img = testImage(64);
-  tidy(() => writeSafetensors(join(dir, 'in.safetensors'), { image: img.unsqueeze(0) }));
-  const up = await Upsampler.load({ model });
-  const ours = (await up.upsampleImage(img, { steps: 2, solver: 'euler', seed: 0 })).image; // 2 solver steps = torch_upscale.py's 3 grid points
-  up.dispose();
-  img.dispose();
-  const py = spawnSync(PYTHON, [join(ROOT, 'bench', 'torch_upscale.py'), '--bundle', model, '--image', join(dir, 'in.safetensors'),
-    '--out', join(dir, 'out.safetensors'), '--steps', '3', '--seed', '0', '--threads', '1'], { encoding: 'utf8' });
-  assert.equal(py.status, 0, py.stderr);
-  const theirs = readSafetensors(join(dir, 'out.safetensors')).tensors.get('image')!;
+  const { ours, theirs } = await oursAndTorch(model, 'small', 2); // 2 solver steps = torch_upscale.py's 3 grid points
   try {
     assert.deepEqual(theirs.shape, [1, ...ours.shape]);
     const diff = maxAbsDiff(ours, theirs);
@@ -155,17 +163,7 @@ test('torch pipeline = ours: unet_small + vae_small (random weights, float16 bun
 
 test('torch pipeline = ours on the bundled model (f4c8 VAE with the linear shortcut, no mid attention; 96-ch UNet): 64 → 256, 1 Euler step, max |Δ| ≤ 1e-4', { skip: torchMissing }, async () => {
   // the precision rows' PyTorch side (bench/rows/precision.ts) runs this model: models_reference must compute what ours does
-  const model = defaultModelPath();
-  const img = testImage(64);
-  tidy(() => writeSafetensors(join(dir, 'in-default.safetensors'), { image: img.unsqueeze(0) }));
-  const up = await Upsampler.load({ model });
-  const ours = (await up.upsampleImage(img, { steps: 1, solver: 'euler', seed: 0 })).image;
-  up.dispose();
-  img.dispose();
-  const py = spawnSync(PYTHON, [join(ROOT, 'bench', 'torch_upscale.py'), '--bundle', model, '--image', join(dir, 'in-default.safetensors'),
-    '--out', join(dir, 'out-default.safetensors'), '--steps', '2', '--seed', '0', '--threads', '1'], { encoding: 'utf8' });
-  assert.equal(py.status, 0, py.stderr);
-  const theirs = readSafetensors(join(dir, 'out-default.safetensors')).tensors.get('image')!;
+  const { ours, theirs } = await oursAndTorch(defaultModelPath(), 'default', 1);
   try {
     assert.deepEqual(theirs.shape, [1, 3, 256, 256]);
     const diff = maxAbsDiff(ours, theirs);
