@@ -5,7 +5,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import { DEFAULT_MAX_RATIO, type BenchRow, type ProbeResult, type SkippedRow } from './registry.js';
 import type { TimingPlan } from './timing.js';
 import type { MachinePeak } from './peak.js';
-import { barChartSvg, svgToPng, type Bar } from '../src/train/chart.js';
+import { barChartSvg, svgToPng, type Bar } from '../src/util/chart.js';
 
 export interface RowResult {
   name: string;

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 # chromium: the web page test (tests/serve/browser.test.ts) drives it headless through playwright-core;
-# fonts-dejavu-core: the text of charts and labelled images (SVG rendered by sharp / librsvg, src/train/chart.ts)
+# fonts-dejavu-core: the text of charts and labelled images (SVG rendered by sharp / librsvg, src/util/chart.ts)
 for pkg in libtorch-dev libopenblas-dev chromium fonts-dejavu-core; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { F, Generator, atPrecision, autocastBf16, dispose, keep, noGrad, rand, randn, tidy, type Tensor } from '../../src/tensor/index.js';
 import { Adam, type Module } from '../../src/nn/index.js';
-import { createUNet, createVAE, unetMacs, vaeMacs, type AutoencoderKL, type EfficientUNet } from '../../src/models/index.js';
+import { createUNet, createVAE, unetMacs, vaeMacs, type AutoencoderKL } from '../../src/models/index.js';
 import { unetConfigToSnake } from '../../src/models/unet/index.js';
 import { Upsampler } from '../../src/pipeline/index.js';
 import { EMA } from '../../src/train/ema.js';

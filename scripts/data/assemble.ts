@@ -10,9 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import sharp from 'sharp';
-import { addPngText } from '../../src/data/png_text.js';
+import { addPngText } from '../../src/util/png_text.js';
 import { licenseFor, parseCopyright } from './dep5.js';
-import { hamming, heuristicIsPhoto, imageFeatures, type ImageFeatures } from './features.js';
+import { hamming, heuristicIsPhoto, imageFeatures } from './features.js';
 import { MIN_SHORT_SIDE, SOURCES, SPLIT_VERSION, TEST_FRACTION, type PackageSource, type Verdict } from './sources.js';
 import { computeTestSplit, splitOf } from './split.js';
 

@@ -3,7 +3,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMetricsCsv } from '../../dist/src/train/log/csv.js';
-import { lineChartSvg, svgToPng } from '../../dist/src/train/chart.js';
+import { lineChartSvg, svgToPng } from '../../dist/src/util/chart.js';
 
 const dir = process.argv[2] ?? 'logs/precision';
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[s.length >> 1] : NaN; };

@@ -12,7 +12,7 @@ export class UsageError extends Error {
 
 /** Error classes (by name, so no layer has to be imported here) whose fault is the input. */
 const BAD_INPUT = new Set([
-  'ImageDecodeError', 'ModelLoadError', 'DefaultModelMissingError', 'CheckpointError', 'WeightsFileError', 'UnpicklingError',
+  'ImageDecodeError', 'ModelLoadError', 'DefaultModelMissingError', 'CheckpointError', 'ArtifactError', 'WeightsFileError', 'UnpicklingError',
   'StateDictError', 'ModelConfigError', 'DataSourceError', 'PrecomputeError', 'ParityFixtureError', 'BaselineCacheError',
   'UpscaleError', // serve: the workers could not load the model
 ]);

@@ -1,7 +1,7 @@
 // EXIF pass-through: an input photo's EXIF block (camera, date, GPS…) goes into the upscaled output. sharp can
 // only rebuild EXIF from string tags or keep it along one pipeline; our output is new pixels, so the raw block is
 // spliced into the encoded file: a PNG eXIf chunk, a JPEG APP1 segment, or a WebP EXIF chunk (with VP8X's flag).
-import { isPng, pngChunk } from './png_text.js';
+import { isPng, pngChunk } from '../util/png_text.js';
 
 const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
 

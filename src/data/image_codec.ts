@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { ImageDecodeError, ImageEncodeError } from './errors.js';
 import { embedExif } from './exif.js';
 import { alphaFromU8, floatCHWToU8HWC, u8HWCToFloatCHW } from './pixels.js';
-import { addPngText, isPng, readPngText } from './png_text.js';
+import { addPngText, isPng, readPngText } from '../util/png_text.js';
 import { readXmpText, xmpPacket } from './xmp.js';
 
 /** Largest accepted image (width · height), checked from the header before any pixel is decoded.

@@ -6,7 +6,7 @@ export {
   type DecodeOptions, type DecodedImage, type DecodedU8, type EncodeOptions, type ImageFormat, type ImageMetadataBlocks,
 } from './image_codec.js';
 export { imageToTensor, readImage, readImageParts, writeImage, encodeTensorImage, type ImageParts } from './image.js';
-export { addPngText, readPngText } from './png_text.js';
+export { addPngText, readPngText } from '../util/png_text.js';
 export { addColumnLabels, type ColumnLabel } from './label.js';
 export { U8_TO_FLOAT, u8HWCToFloatCHW, floatCHWToU8HWC, cropCHW, hflipCHW, centerCropOffsets, pyRound } from './pixels.js';
 export { Rng } from './rng.js';

@@ -1,5 +1,5 @@
 // Evaluation: image quality metrics and the `fmboost eval` runner (rows, report files).
-export * from './metrics/index.js';
+export * from '../metrics/index.js';
 export { parseRows, isEsrganKind, DEFAULT_ROWS, EvalSpecError, type EvalRow, type BaselineKind } from './rows.js';
 export { lanczosMatrix, lanczosResize } from './lanczos.js';
 export { loadEsrgan, installedEsrganVariants, esrganInstallCommand, ESRGAN_VARIANTS, EsrganUnavailableError, type Esrgan, type EsrganVariant } from './esrgan.js';

@@ -4,9 +4,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { lineChartSvg, svgToPng, type ChartSeries } from '../train/chart.js';
+import { lineChartSvg, svgToPng, type ChartSeries } from '../util/chart.js';
 import { escapeXml } from '../util/xml.js';
-import { imageGrid } from '../train/loop/grid.js';
+import { imageGrid } from '../data/image_grid.js';
 import type { Tensor } from '../tensor/index.js';
 import type { EvalResult, RowResult } from './run.js';
 import { noiseLabel, rowTitle } from './rows.js';

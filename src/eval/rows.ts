@@ -6,7 +6,7 @@
 //   vae                      VAE round trip of the high-res image (encode → decode): the model's ceiling
 //   psu-rt | lsu-rt          coupled source latent decoded without the flow (isolates the flow's contribution)
 //   <solver>[:<points>][:psu|lsu][:n<noiseStep>]   CFM via the pipeline, e.g. euler:11, rk4:2, dopri5, euler:11:lsu:n200
-import { isSolverName, SOLVER_NAMES, type SolverName } from '../flow/index.js';
+import { isSolverName, samplingOptionProblem, SOLVER_NAMES, type SolverName } from '../flow/sampling_options.js';
 
 export type BaselineKind = 'bicubic' | 'lanczos' | 'sharp-cubic' | 'esrgan-slim' | 'esrgan-medium' | 'vae' | 'psu-rt' | 'lsu-rt';
 
@@ -49,12 +49,14 @@ function parseOne(tok: string): EvalRow {
   for (const p of parts.slice(1)) {
     if (/^\d+$/.test(p)) {
       const n = Number(p);
-      if (n < 2) throw new EvalSpecError(`row '${tok}': grid points must be ≥ 2, got ${n}`);
+      const problem = samplingOptionProblem('gridPoints', n);
+      if (problem) throw new EvalSpecError(`row '${tok}': grid points ${problem}`);
       row.steps = n;
     } else if (p === 'psu' || p === 'lsu') row.source = p;
     else if (/^n-?\d+$/.test(p)) {
       const n = Number(p.slice(1));
-      if (n < -1 || n > 999) throw new EvalSpecError(`row '${tok}': noise step must be in [-1, 999], got ${n}`);
+      const problem = samplingOptionProblem('noiseStep', n);
+      if (problem) throw new EvalSpecError(`row '${tok}': noise step ${problem}`);
       row.noiseStep = n;
     } else throw new EvalSpecError(`row '${tok}': cannot read '${p}' (a grid-point count, psu / lsu, or n<noiseStep>)`);
   }

@@ -5,14 +5,16 @@
 // downsample and quantised to 8 bits, as a real low-res input would be; every row starts from that image.
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import sharp from 'sharp';
-import { F, Generator, noGrad, resolvePrecision, tensor, tidy, type Precision, type PrecisionOption, type Tensor } from '../tensor/index.js';
-import { IMAGE_EXTENSIONS, checkDegradation, degrade, floatCHWToU8HWC, readImage, u8HWCToFloatCHW, type Degradation } from '../data/index.js';
+import { resolvePrecision, type Precision, type PrecisionOption, type Tensor } from '../tensor/index.js';
+import { IMAGE_EXTENSIONS, checkDegradation, readImage, type Degradation } from '../data/index.js';
 import { disposeModel, layOutFor, loadModel, type CfmModel } from '../pipeline/bundle.js';
-import { decodeTiled, encodeTiled, sizeMultiples, upscalePass, type StageContext } from '../pipeline/stages.js';
-import { colourShift, psnr, ssim, pyramidLevels, SwdSet, swdMany, type SwdOptions } from './metrics/index.js';
-import { isEsrganKind, noiseLabel, parseRows, type EvalRow } from './rows.js';
-import { lanczosResize } from './lanczos.js';
+import { sizeMultiples, type StageContext } from '../pipeline/stages.js';
+import { colourShift, psnr, ssim, pyramidLevels, SwdSet, swdMany, type SwdOptions } from '../metrics/index.js';
+import { isEsrganKind, parseRows, type EvalRow } from './rows.js';
+import { bicubicUpscale, makeLowRes } from './baselines.js';
+import { cfmSettings, rowKind } from './row_kinds.js';
+
+export { makeLowRes, sharpUpscale, bicubicUpscale, lanczosUpscale, vaeRoundTrip, couplingRoundTrip } from './baselines.js';
 import { installedEsrganVariants, loadEsrgan, EsrganUnavailableError, type Esrgan, type EsrganVariant } from './esrgan.js';
 import { BaselineCache, lowResKey } from './cache.js';
 
@@ -140,122 +142,6 @@ export function listImages(dir: string, match?: string | RegExp): string[] {
   return files.map((n) => join(dir, n));
 }
 
-/** [3, H, W] float in [-1, 1] → 8-bit HWC RGB. */
-function toU8(img: Tensor): Uint8Array {
-  return floatCHWToU8HWC(img.toFloat32Array(), 3, img.shape[1], img.shape[2]);
-}
-
-function fromU8(u8: Uint8Array, h: number, w: number): Tensor {
-  return tensor(u8HWCToFloatCHW(u8, h, w, 3), { shape: [3, h, w] });
-}
-
-/** The low-res input: the degradation (default the reference's bilinear, no antialias), quantised to 8 bits. */
-export function makeLowRes(hr: Tensor, factor: number, degradation: Degradation = 'bilinear'): { u8: Uint8Array; image: Tensor; size: [number, number] } {
-  const [H, W] = [hr.shape[1], hr.shape[2]];
-  const size: [number, number] = [H / factor, W / factor];
-  const lo = degrade(hr, size, degradation);
-  try {
-    const u8 = toU8(lo);
-    return { u8, image: fromU8(u8, size[0], size[1]), size };
-  } finally {
-    lo.dispose();
-  }
-}
-
-/** sharp (libvips) resize of an 8-bit RGB image. Enlarging, libvips uses its bicubic interpolator for every
- *  kernel but nearest / linear (so 'lanczos3' equals 'cubic'), and its output is offset by a fraction of a pixel
- *  against the half-pixel-centre convention of the downsample (~10 dB lower PSNR on smooth images than libtorch
- *  bicubic): kept as the optional row 'sharp-cubic', not the bicubic baseline. */
-export async function sharpUpscale(u8: Uint8Array, h: number, w: number, H: number, W: number, kernel: 'cubic' | 'lanczos3'): Promise<Tensor> {
-  const buf = await sharp(Buffer.from(u8.buffer, u8.byteOffset, u8.length), { raw: { width: w, height: h, channels: 3 } })
-    .resize(W, H, { kernel, fit: 'fill' })
-    .raw()
-    .toBuffer();
-  return fromU8(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), H, W);
-}
-
-/** libtorch bicubic (Keys a = −0.75, half-pixel centres; antialias only matters when shrinking), clamped and
- *  quantised to 8 bits as a saved image would be. */
-export function bicubicUpscale(lo: Tensor, H: number, W: number): Tensor {
-  const up = tidy(() => F.interpolate(lo.unsqueeze(0), { size: [H, W], mode: 'bicubic', alignCorners: false }).squeeze(0));
-  try {
-    return fromU8(toU8(up), H, W);
-  } finally {
-    up.dispose();
-  }
-}
-
-/** Lanczos-3 upscale (lanczos.ts), clamped and quantised to 8 bits like the sharp baseline's output. */
-export function lanczosUpscale(lo: Tensor, H: number, W: number): Tensor {
-  const up = lanczosResize(lo, H, W);
-  try {
-    return fromU8(toU8(up), H, W);
-  } finally {
-    up.dispose();
-  }
-}
-
-/** VAE round trip: posterior mean of the image → decode, clamped (hr [3, H, W]). */
-export async function vaeRoundTrip(m: CfmModel, hr: Tensor, ctx: StageContext): Promise<Tensor> {
-  const x = hr.unsqueeze(0);
-  try {
-    const z = await encodeTiled(m, x, ctx);
-    try {
-      const d = await decodeTiled(m, z, ctx);
-      try { return tidy(() => d.squeeze(0).clamp(-1, 1)); } finally { d.dispose(); }
-    } finally { z.dispose(); }
-  } finally { x.dispose(); }
-}
-
-/** The coupled source latent of a pass (PSU: pixel resize → encode; LSU: encode → latent resize), decoded. */
-export async function couplingRoundTrip(m: CfmModel, lo: Tensor, source: 'psu' | 'lsu', ctx: StageContext): Promise<Tensor> {
-  const f = m.flow.factor;
-  const [h, w] = [lo.shape[1], lo.shape[2]];
-  const x = lo.unsqueeze(0);
-  const owned: Tensor[] = [x];
-  try {
-    let context: Tensor;
-    if (source === 'psu') {
-      const up = noGrad(() => F.interpolate(x, { size: [h * f, w * f], mode: m.flow.pixelResize, alignCorners: false }));
-      owned.push(up);
-      context = await encodeTiled(m, up, ctx);
-    } else {
-      const zl = await encodeTiled(m, x, ctx);
-      owned.push(zl);
-      context = tidy(() => F.interpolate(zl, { size: [zl.shape[2] * f, zl.shape[3] * f], mode: m.flow.lsuInterpolation }));
-    }
-    owned.push(context);
-    const d = await decodeTiled(m, context, ctx);
-    try { return tidy(() => d.squeeze(0).clamp(-1, 1)); } finally { d.dispose(); }
-  } finally {
-    for (const t of owned) t.dispose();
-  }
-}
-
-/** Resolved sampling settings of a CFM row. */
-function cfmSettings(m: CfmModel, r: Extract<EvalRow, { kind: 'cfm' }>) {
-  // dopri5 gets only the end points: interior grid points would not change its steps.
-  return { solver: r.solver, steps: r.solver === 'dopri5' ? 2 : r.steps ?? m.flow.steps, source: r.source ?? m.flow.source, noiseStep: r.noiseStep ?? m.flow.noiseStep };
-}
-
-function describe(m: CfmModel, r: EvalRow): string {
-  switch (r.kind) {
-    case 'bicubic': return 'libtorch bicubic (a = -0.75), 8-bit output';
-    case 'esrgan-slim': return 'ESRGAN-slim (RDN D2 G4, @upscalerjs/esrgan-slim, tfjs CPU backend)';
-    case 'esrgan-medium': return 'ESRGAN-medium (RDN D10 G64, @upscalerjs/esrgan-medium, tfjs CPU backend)';
-    case 'sharp-cubic': return 'sharp / libvips enlarge, kernel cubic, 8-bit output (pixel offset)';
-    case 'lanczos': return 'Lanczos-3 (separable, PIL convention), 8-bit output';
-    case 'vae': return 'VAE round trip of the HR image (ceiling)';
-    case 'psu-rt': return `PSU source decoded, no flow (${m.flow.pixelResize} pixel upsample)`;
-    case 'lsu-rt': return `LSU source decoded, no flow (${m.flow.lsuInterpolation} latent upsample)`;
-    case 'cfm': {
-      const s = cfmSettings(m, r);
-      const grid = s.solver === 'dopri5' ? 'adaptive' : `${s.steps} pts`;
-      return `CFM ${s.solver} ${grid}, ${s.source}, noise ${noiseLabel(s.noiseStep)}`;
-    }
-  }
-}
-
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Runs every row on every image. Returns the scores and the grid tensors (dispose with disposeGrid). */
@@ -352,44 +238,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
             continue;
           }
           const t0 = performance.now();
-          // secs: set by rows that time themselves (ESRGAN: the stored seconds on a cache hit, else the
-          // compute time without the cache write)
-          let out: Tensor, nfe = 0, secs: number | undefined, fromCache = false;
-          switch (r.kind) {
-            case 'bicubic': out = bicubicUpscale(lo, H, W); break;
-            case 'esrgan-slim':
-            case 'esrgan-medium': {
-              const e = esrgans.get(r.kind)!;
-              const hit = cache ? await cache.get(r.kind, e.version, loKey, H, W) : null;
-              if (hit) {
-                out = hit.image;
-                secs = hit.seconds;
-                fromCache = true;
-              } else {
-                out = e.upscale(low.u8, low.size[0], low.size[1]);
-                secs = (performance.now() - t0) / 1000;
-                if (cache) await cache.put(r.kind, e.version, loKey, out, secs, low.size);
-              }
-              break;
-            }
-            case 'sharp-cubic': out = await sharpUpscale(low.u8, low.size[0], low.size[1], H, W, 'cubic'); break;
-            case 'lanczos': out = lanczosUpscale(lo, H, W); break;
-            case 'vae': out = await vaeRoundTrip(m, hr, ctx); break;
-            case 'psu-rt': out = await couplingRoundTrip(m, lo, 'psu', ctx); break;
-            case 'lsu-rt': out = await couplingRoundTrip(m, lo, 'lsu', ctx); break;
-            case 'cfm': {
-              const s = cfmSettings(m, r);
-              const mm: CfmModel = s.source === m.flow.source ? m : { ...m, flow: { ...m.flow, source: s.source } };
-              const x = lo.unsqueeze(0);
-              try {
-                const res = await upscalePass(mm, x, { gridPoints: s.steps, solver: s.solver, noiseStep: s.noiseStep, generator: new Generator(seed) }, ctx);
-                nfe = res.nfe;
-                out = tidy(() => res.image.squeeze(0));
-                res.image.dispose();
-              } finally { x.dispose(); }
-              break;
-            }
-          }
+          const { image: out, nfe, seconds: secs, fromCache = false } = await rowKind(r).run(r, { model: m, hr, lo, loU8: low.u8, loSize: low.size, ctx, seed, esrgans, cache, loKey });
           const seconds = secs ?? (performance.now() - t0) / 1000;
           const sc: ImageScore = { image: name, psnr: psnr(out, hr), ssim: ssim(out, hr), colour: colourShift(out, hr), seconds, nfe, ...(fromCache ? { cached: true } : {}) };
           scores.get(r.label)!.push(sc);
@@ -430,7 +279,7 @@ export async function runEval(o: EvalOptions): Promise<EvalResult> {
     const per = scores.get(r.label)!;
     const sw = swdByKey.get(rowKey(r));
     const base: RowResult = {
-      label: r.label, kind: r.kind, config: describe(m, r),
+      label: r.label, kind: r.kind, config: rowKind(r).describe(m, r),
       psnr: mean(per.map((s) => s.psnr)), ssim: mean(per.map((s) => s.ssim)), colour: mean(per.map((s) => s.colour)), seconds: mean(per.map((s) => s.seconds)), nfe: mean(per.map((s) => s.nfe)),
       swd: sw?.swd ?? null, swdLevels: sw?.levels ?? [],
       cachedImages: per.filter((s) => s.cached).length, perImage: per,

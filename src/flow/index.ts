@@ -1,7 +1,8 @@
 // Coupling flow matching: paths, the matcher and its loss, noise augmentation, source/context
 // construction, time grids, ODE solvers and the sampling entry point.
 export { FlowError, AbortError } from './errors.js';
-export { linspaceGrid, checkGrid, MAX_GRID_POINTS, MAX_SOLVER_STEPS, type LinspaceOptions } from './time_grid.js';
+export { linspaceGrid, checkGrid, type LinspaceOptions } from './time_grid.js';
+export { MAX_GRID_POINTS, MAX_SOLVER_STEPS, NOISE_STEP_MIN, NOISE_STEP_MAX, samplingOptionProblem, type SamplingOption } from './sampling_options.js';
 export { LinearPath, GVPPath, type ProbabilityPath, type PathName } from './path.js';
 export { FlowMatcher, checkContext, type VelocityNet, type FlowMatcherOptions, type LossOptions, type LossTerms } from './matcher.js';
 export { cosineAlphaBar, NoiseAugmenter, type CosineScheduleOptions, type NoiseAugmenterOptions } from './noise_augment.js';

@@ -1,12 +1,6 @@
 // Time grids for the ODE solvers. A grid of N points makes N − 1 steps (torchdiffeq's convention).
 import { FlowError } from './errors.js';
 
-/** The most grid points the product's samplers accept (upsample, bundles, export: 1000 steps, the diffusion
- *  schedule's length): more only costs time, and an absurd count would run for hours or exhaust memory before
- *  saying so. linspaceGrid itself takes any size (the solver tests use long grids). */
-export const MAX_GRID_POINTS = 1001;
-/** The same cap in solver steps, the unit users give (`--steps`, UpsampleOptions.steps, serve's steps). */
-export const MAX_SOLVER_STEPS = MAX_GRID_POINTS - 1;
 
 export interface LinspaceOptions {
   t0?: number;

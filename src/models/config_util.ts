@@ -1,11 +1,11 @@
 // Shared helpers for model configs: accept the reference's snake_case keys as well as our camelCase.
+import { snakeToCamel as camel } from '../util/case.js';
 
 /** A model config was malformed; the message names the offending key. */
 export class ModelConfigError extends Error {
   override name = 'ModelConfigError';
 }
 
-const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /**
  * Copies a config given in camelCase or snake_case into camelCase, rejecting keys the model does not know

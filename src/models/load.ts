@@ -6,6 +6,7 @@
 //         training checkpoints (model./ema.), our own safetensors, a bare state dict.
 // Loading is strict: a missing, unexpected or mis-shaped key is an error that names it (StateDictError as
 // the cause). Only the tensors that belong to the model are read from the file.
+import { camelKeys, camelToSnake } from '../util/case.js';
 import { Tensor } from '../tensor/index.js';
 import { StateDictError } from '../nn/index.js';
 import {
@@ -134,8 +135,6 @@ function parseJsonMeta(path: string, format: SourceFormat, meta: Record<string, 
 
 // ------------------------------------------------------------------------------------------------- configs
 
-const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
 /** Config keys in camelCase; the reference's {ddconfig: {…}, embed_dim} shape flattened. */
 function flatCamel(o: Record<string, unknown>): Record<string, unknown> {
   let flat = o;
@@ -143,13 +142,7 @@ function flatCamel(o: Record<string, unknown>): Record<string, unknown> {
     const { ddconfig, ...rest } = o;
     flat = { ...(ddconfig as Record<string, unknown>), ...rest };
   }
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(flat)) {
-    const c = camel(k);
-    if (c in out) throw new ModelConfigError(`config key '${k}' given twice (snake_case and camelCase)`);
-    out[c] = v;
-  }
-  return out;
+  return camelKeys(flat, { onDuplicate: (k) => new ModelConfigError(`config key '${k}' given twice (snake_case and camelCase)`) });
 }
 
 function presetConfig<C>(presets: Record<string, Preset<C>>, name: string, what: string): Record<string, unknown> {
@@ -457,5 +450,5 @@ export function buildUnet(w: ModelWeights<ResolvedUNetConfig>, path: string): Ef
 /** The config as stored in our weight files: the reference's snake_case option names. */
 export function configForMetadata(kind: 'vae' | 'unet', config: ResolvedVAEConfig | ResolvedUNetConfig): Record<string, unknown> {
   if (kind === 'unet') return unetConfigToSnake(config as ResolvedUNetConfig);
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`), v]));
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [camelToSnake(k), v]));
 }

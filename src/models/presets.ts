@@ -15,6 +15,9 @@
 import { EfficientUNet, type EfficientUNetConfig } from './unet/index.js';
 import { AutoencoderKL, SD_VAE_DEFAULTS, type AutoencoderKLConfig } from './vae/index.js';
 import { ModelConfigError } from './config_util.js';
+import type { UNetPresetName, VAEPresetName } from './preset_names.js';
+
+export { UNET_PRESET_NAMES, VAE_PRESET_NAMES, type UNetPresetName, type VAEPresetName } from './preset_names.js';
 
 export interface Preset<C> {
   description: string;
@@ -50,7 +53,7 @@ export const UNET_PRESETS = {
     params: 724_740,
     cost: { 'macs@16': 63_729_664, 'macs@32': 267_120_640 },
   },
-} satisfies Record<string, Preset<EfficientUNetConfig>>;
+} satisfies Record<UNetPresetName, Preset<EfficientUNetConfig>>;
 
 export const VAE_PRESETS = {
   /** Stable Diffusion's KL-f8 autoencoder (the reference's DEFAULT_DDCONFIG, embed_dim 4): loads sd_ae.ckpt. */
@@ -78,10 +81,8 @@ export const VAE_PRESETS = {
     params: 851_251,
     cost: { 'encode@256': 2_425_880_576, 'decode@256': 4_947_968_000 },
   },
-} satisfies Record<string, Preset<AutoencoderKLConfig>>;
+} satisfies Record<VAEPresetName, Preset<AutoencoderKLConfig>>;
 
-export type UNetPresetName = keyof typeof UNET_PRESETS;
-export type VAEPresetName = keyof typeof VAE_PRESETS;
 
 /** A UNet from a preset name or a config (with optional overrides on top of a preset). */
 export function createUNet(spec: UNetPresetName | EfficientUNetConfig | Record<string, unknown>, overrides: Partial<EfficientUNetConfig> = {}): EfficientUNet {

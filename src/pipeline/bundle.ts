@@ -3,21 +3,23 @@
 //                 vae.<key>   the autoencoder (LDM key names)
 //   __metadata__  format = fmboost-cfm-model, version, name, and JSON strings unet (EfficientUNet config),
 //                 vae (AutoencoderKL config), flow (FlowBundleConfig).
-// A training checkpoint (src/train/checkpoint.ts) also loads: its EMA UNet and config, plus the VAE
+// A training checkpoint (src/artifacts/checkpoint.ts) also loads: its EMA UNet and config, plus the VAE
 // weights its config names (or a VAE given by the caller).
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { withDefaultDevice, type Precision, type Tensor } from '../tensor/index.js';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/index.js';
 import {
-  EfficientUNet, AutoencoderKL, resolveUNetConfig, resolveVAEConfig, createVAE, readVaeStateDict, ModelLoadError as ModelsLoadError, type ResolvedUNetConfig, type ResolvedVAEConfig,
+  EfficientUNet, AutoencoderKL, resolveUNetConfig, resolveVAEConfig, readVaeStateDict, VAE_PRESETS, type ResolvedUNetConfig, type ResolvedVAEConfig,
 } from '../models/index.js';
-import { isSolverName, MAX_GRID_POINTS, SOLVER_NAMES, type SolverName } from '../flow/index.js';
-import { CHECKPOINT_FORMAT } from '../train/checkpoint.js';
+import { samplingOptionProblem, type SamplingOption, type SolverName } from '../flow/index.js';
+import { BUNDLE_FORMAT, BUNDLE_VERSION, CHECKPOINT_FORMAT } from '../artifacts/formats.js';
+import { openArtifact, type ArtifactKind } from '../artifacts/open.js';
+import { isVaePresetName, VAE_PRESET_NAMES } from '../models/preset_names.js';
+import { unetModelConfig, vaeModelOverrides } from '../artifacts/config_translation.js';
 import { ModelLoadError } from './errors.js';
 
-export const BUNDLE_FORMAT = 'fmboost-cfm-model';
-export const BUNDLE_VERSION = 1;
+export { BUNDLE_FORMAT, BUNDLE_VERSION } from '../artifacts/formats.js';
 
 /** How the model was trained to be used: coupling, noise, latent scale, size factor and sampling defaults. */
 export interface FlowBundleConfig {
@@ -75,17 +77,20 @@ export function layOutFor(m: CfmModel, p: Precision): void {
 /** Checks a (partial) flow config and fills the defaults; errors name the key. */
 export function resolveFlowConfig(raw: Partial<FlowBundleConfig> | Record<string, unknown>, where = 'flow'): FlowBundleConfig {
   const c = { ...DEFAULT_FLOW_CONFIG, ...(raw as Partial<FlowBundleConfig>) };
-  const bad = (k: string, want: string) => new ModelLoadError(where, `flow.${k} must be ${want}, got ${JSON.stringify((c as unknown as Record<string, unknown>)[k])}`);
-  for (const k of Object.keys(raw)) if (!(k in DEFAULT_FLOW_CONFIG)) throw new ModelLoadError(where, `unknown flow config key '${k}' (known: ${Object.keys(DEFAULT_FLOW_CONFIG).join(', ')})`);
+  const bad = (k: string, want: string) => new ModelLoadError(where, null, `flow.${k} must be ${want}, got ${JSON.stringify((c as unknown as Record<string, unknown>)[k])}`);
+  for (const k of Object.keys(raw)) if (!(k in DEFAULT_FLOW_CONFIG)) throw new ModelLoadError(where, null, `unknown flow config key '${k}' (known: ${Object.keys(DEFAULT_FLOW_CONFIG).join(', ')})`);
   if (c.source !== 'psu' && c.source !== 'lsu') throw bad('source', "'psu' or 'lsu'");
   if (!['nearest', 'bilinear', 'bicubic'].includes(c.lsuInterpolation)) throw bad('lsuInterpolation', 'nearest, bilinear or bicubic');
   if (c.pixelResize !== 'bilinear' && c.pixelResize !== 'bicubic') throw bad('pixelResize', 'bilinear or bicubic');
-  if (!Number.isInteger(c.noiseStep) || c.noiseStep < -1 || c.noiseStep > 999) throw bad('noiseStep', 'an integer in [-1, 999]');
+  const problem = (k: 'noiseStep' | 'solver' | 'steps', option: SamplingOption) => {
+    const p = samplingOptionProblem(option, c[k]);
+    return p && new ModelLoadError(where, null, `flow.${k} ${p}`);
+  };
+  const sampling = problem('noiseStep', 'noiseStep') ?? problem('solver', 'solver') ?? problem('steps', 'gridPoints');
+  if (sampling) throw sampling;
   if (typeof c.startFromNoise !== 'boolean') throw bad('startFromNoise', 'a boolean');
   if (!(c.scaleFactor > 0)) throw bad('scaleFactor', '> 0');
   if (!Number.isInteger(c.factor) || c.factor < 1) throw bad('factor', 'an integer ≥ 1');
-  if (!isSolverName(c.solver)) throw bad('solver', SOLVER_NAMES.join(' | '));
-  if (!Number.isInteger(c.steps) || c.steps < 2 || c.steps > MAX_GRID_POINTS) throw bad('steps', `an integer from 2 to ${MAX_GRID_POINTS} (grid points)`);
   if (c.schedule !== 'linear' && c.schedule !== 'gvp') throw bad('schedule', "'linear' or 'gvp'");
   if (!(c.sigmaMin >= 0)) throw bad('sigmaMin', '≥ 0');
   return c;
@@ -132,13 +137,13 @@ export function writeBundle(path: string, o: WriteBundleOptions): void {
 }
 
 function parseJson(path: string, key: string, text: string | undefined): Record<string, unknown> {
-  if (text === undefined) throw new ModelLoadError(path, `metadata has no "${key}" entry`);
+  if (text === undefined) throw new ModelLoadError(path, null, `metadata has no "${key}" entry`);
   try {
     const v = JSON.parse(text) as unknown;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
     return v as Record<string, unknown>;
   } catch (e) {
-    throw new ModelLoadError(path, `metadata "${key}" is not a JSON object (${(e as Error).message})`);
+    throw new ModelLoadError(path, null, `metadata "${key}" is not a JSON object (${(e as Error).message})`);
   }
 }
 
@@ -151,12 +156,12 @@ function loadInto(path: string, what: string, m: EfficientUNet | AutoencoderKL, 
     ...r.mismatched.slice(0, 3).map((k) => `shape of ${what}.${k}`),
   ];
   const n = r.missing.length + r.unexpected.length + r.mismatched.length;
-  if (n) throw new ModelLoadError(path, `${what} weights do not fit its config (${n} problem(s)): ${problems.join('; ')}`);
+  if (n) throw new ModelLoadError(path, null, `${what} weights do not fit its config (${n} problem(s)): ${problems.join('; ')}`);
 }
 
 function checkFile(path: string): void {
-  if (!existsSync(path)) throw new ModelLoadError(path, 'no such file');
-  if (statSync(path).isDirectory()) throw new ModelLoadError(path, 'is a directory (give the model .safetensors file)');
+  if (!existsSync(path)) throw new ModelLoadError(path, null, 'no such file');
+  if (statSync(path).isDirectory()) throw new ModelLoadError(path, null, 'is a directory (give the model .safetensors file)');
 }
 
 /** Reads a CFM model bundle into eval-mode networks. */
@@ -166,11 +171,11 @@ export function loadBundle(path: string): CfmModel {
   try {
     head = readSafetensorsHeader(path);
   } catch (e) {
-    throw new ModelLoadError(path, `not a readable safetensors file (${(e as Error).message})`);
+    throw new ModelLoadError(path, null, `not a readable safetensors file (${(e as Error).message})`);
   }
   const md = head.metadata;
-  if (md.format !== BUNDLE_FORMAT) throw new ModelLoadError(path, `not a CFM model bundle (metadata format is ${JSON.stringify(md.format)}, expected "${BUNDLE_FORMAT}")`);
-  if (Number(md.version) > BUNDLE_VERSION) throw new ModelLoadError(path, `bundle version ${md.version} is newer than this fmboost reads (${BUNDLE_VERSION})`);
+  if (md.format !== BUNDLE_FORMAT) throw new ModelLoadError(path, null, `not a CFM model bundle (metadata format is ${JSON.stringify(md.format)}, expected "${BUNDLE_FORMAT}")`);
+  if (Number(md.version) > BUNDLE_VERSION) throw new ModelLoadError(path, null, `bundle version ${md.version} is newer than this fmboost reads (${BUNDLE_VERSION})`);
   const unetCfg = parseJson(path, 'unet', md.unet), vaeCfg = parseJson(path, 'vae', md.vae);
   const flow = resolveFlowConfig(parseJson(path, 'flow', md.flow), path);
   const m = build(path, md.name ?? 'fmboost-cfm', unetCfg, vaeCfg, flow, () => {
@@ -191,7 +196,7 @@ function split(path: string, tensors: Map<string, Tensor>): { unet: Map<string, 
     else if (k.startsWith('vae.')) vae.set(k.slice(4), t);
     else {
       for (const x of tensors.values()) x.dispose();
-      throw new ModelLoadError(path, `unexpected tensor "${k}" (a bundle holds unet.* and vae.*)`);
+      throw new ModelLoadError(path, null, `unexpected tensor "${k}" (a bundle holds unet.* and vae.*)`);
     }
   }
   return { unet, vae };
@@ -206,10 +211,10 @@ function build(
     uc = resolveUNetConfig(unetCfg);
     vc = resolveVAEConfig(vaeCfg);
   } catch (e) {
-    throw new ModelLoadError(path, `bad model config: ${(e as Error).message}`);
+    throw new ModelLoadError(path, null, `bad model config: ${(e as Error).message}`);
   }
   if (uc.inChannels !== 2 * uc.outChannels || uc.outChannels !== vc.embedDim) {
-    throw new ModelLoadError(path, `UNet in/out channels ${uc.inChannels}/${uc.outChannels} do not fit a VAE with ${vc.embedDim} latent channels (need in = 2 × out = 2 × ${vc.embedDim})`);
+    throw new ModelLoadError(path, null, `UNet in/out channels ${uc.inChannels}/${uc.outChannels} do not fit a VAE with ${vc.embedDim} latent channels (need in = 2 × out = 2 × ${vc.embedDim})`);
   }
   const w = weights(); // bounded by the file's size
   let unet: EfficientUNet | undefined, vae: AutoencoderKL | undefined;
@@ -238,7 +243,6 @@ function build(
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 export interface CheckpointLoadOptions {
   /** VAE weights (LDM / diffusers safetensors or .ckpt, or a CFM bundle) when the checkpoint's config names none. */
@@ -247,34 +251,35 @@ export interface CheckpointLoadOptions {
   online?: boolean;
 }
 
-/** A training checkpoint (src/train/checkpoint.ts) as a CfmModel: EMA UNet + config + VAE weights. */
+/** A training checkpoint (src/artifacts/checkpoint.ts) as a CfmModel: EMA UNet + config + VAE weights. */
 export function loadTrainingCheckpoint(path: string, opts: CheckpointLoadOptions = {}): CfmModel {
   checkFile(path);
   const md = readSafetensorsHeader(path).metadata;
-  if (md.format !== CHECKPOINT_FORMAT) throw new ModelLoadError(path, `not an fmboost training checkpoint (metadata format ${JSON.stringify(md.format)})`);
+  if (md.format !== CHECKPOINT_FORMAT) throw new ModelLoadError(path, null, `not an fmboost training checkpoint (metadata format ${JSON.stringify(md.format)})`);
   const cfg = parseJson(path, 'config', md.config);
-  if (cfg.mode !== undefined && cfg.mode !== 'flow') throw new ModelLoadError(path, `a training checkpoint of mode ${JSON.stringify(cfg.mode)}, not of a flow model (an autoencoder checkpoint can be the VAE: --vae ${path})`);
+  if (cfg.mode !== undefined && cfg.mode !== 'flow') throw new ModelLoadError(path, null, `a training checkpoint of mode ${JSON.stringify(cfg.mode)}, not of a flow model (an autoencoder checkpoint can be the VAE: --vae ${path})`);
   const model = obj(cfg.model), data = obj(cfg.data), val = obj(obj(cfg.train).val);
-  const unetCfg = Object.fromEntries(Object.entries(obj(model.unet)).map(([k, v]) => [camel(k), v]));
+  const unetCfg = unetModelConfig(obj(model.unet));
   const vaeOpts = obj(model.vae), flowOpts = obj(model.flow);
-  const vaeOverrides = Object.fromEntries(Object.entries(vaeOpts).filter(([k, v]) => k !== 'preset' && k !== 'path' && v !== null).map(([k, v]) => [camel(k), v]));
+  const vaeOverrides = vaeModelOverrides(vaeOpts);
   const preset = typeof vaeOpts.preset === 'string' ? vaeOpts.preset : 'sd';
   let vaeCfg: Obj;
   try {
-    const probe = createVAE(preset as 'sd', vaeOverrides);
-    vaeCfg = { ...probe.config, scaleFactor: flowOpts.scale_factor ?? probe.config.scaleFactor };
-    probe.dispose();
+    // the config alone (no weights allocated): the preset's, with the checkpoint's overrides on top
+    if (!isVaePresetName(preset)) throw new Error(`unknown VAE preset '${preset}' (known: ${VAE_PRESET_NAMES.join(', ')})`);
+    const resolved = resolveVAEConfig({ ...VAE_PRESETS[preset].config, ...vaeOverrides });
+    vaeCfg = { ...resolved, scaleFactor: flowOpts.scale_factor ?? resolved.scaleFactor };
   } catch (e) {
-    throw new ModelLoadError(path, `config model.vae: ${(e as Error).message}`);
+    throw new ModelLoadError(path, null, `config model.vae: ${(e as Error).message}`);
   }
   let vaePath = opts.vae ?? (typeof vaeOpts.path === 'string' ? vaeOpts.path : undefined);
-  if (!vaePath) throw new ModelLoadError(path, 'the checkpoint\'s config has no model.vae.path; pass the VAE weights (--vae PATH / { vae: PATH })');
+  if (!vaePath) throw new ModelLoadError(path, null, 'the checkpoint\'s config has no model.vae.path; pass the VAE weights (--vae PATH / { vae: PATH })');
   if (!isAbsolute(vaePath) && !opts.vae && !existsSync(vaePath)) vaePath = join(dirname(resolve(path)), vaePath);
   checkFile(vaePath);
   const source = flowOpts.source === 'lsu' ? 'lsu' : flowOpts.source === 'psu' || flowOpts.source === undefined ? 'psu' : null;
-  if (!source) throw new ModelLoadError(path, `model.flow.source '${String(flowOpts.source)}' is not supported for upscaling (psu, lsu)`);
+  if (!source) throw new ModelLoadError(path, null, `model.flow.source '${String(flowOpts.source)}' is not supported for upscaling (psu, lsu)`);
   const imageSize = Number(data.image_size ?? 1024), lowRes = Number(data.low_res_size ?? 512);
-  if (imageSize % lowRes !== 0) throw new ModelLoadError(path, `data.image_size ${imageSize} is not a multiple of data.low_res_size ${lowRes}: no integer upscaling factor`);
+  if (imageSize % lowRes !== 0) throw new ModelLoadError(path, null, `data.image_size ${imageSize} is not a multiple of data.low_res_size ${lowRes}: no integer upscaling factor`);
   const flow = resolveFlowConfig({
     source,
     lsuInterpolation: (flowOpts.lsu_interpolation as FlowBundleConfig['lsuInterpolation']) ?? 'bilinear',
@@ -295,10 +300,10 @@ export function loadTrainingCheckpoint(path: string, opts: CheckpointLoadOptions
     const { tensors } = readSafetensors(path, { keys: (k) => k.startsWith(prefix) });
     const unet = new Map([...tensors].map(([k, t]) => [k.slice(prefix.length), t] as [string, Tensor]));
     try {
-      return { unet, vae: readVaeWeights(vaePath!, (vaeCfg.chMult as number[]).length) };
+      return { unet, vae: readAnyVaeStateDict(vaePath!, (vaeCfg.chMult as number[]).length) };
     } catch (e) {
       for (const t of unet.values()) t.dispose();
-      throw e instanceof ModelLoadError ? e : new ModelLoadError(vaePath!, `VAE weights: ${(e as Error).message}`);
+      throw e instanceof ModelLoadError ? e : new ModelLoadError(vaePath!, null, `VAE weights: ${(e as Error).message}`);
     }
   });
 }
@@ -308,7 +313,7 @@ export function loadTrainingCheckpoint(path: string, opts: CheckpointLoadOptions
  * Lightning, prefixed checkpoints, our weights, an autoencoder training checkpoint: EMA weights when present).
  * The caller disposes the tensors.
  */
-export function readVaeWeights(path: string, numLevels: number): Map<string, Tensor> {
+export function readAnyVaeStateDict(path: string, numLevels: number): Map<string, Tensor> {
   checkFile(path);
   let md: Record<string, string> | null = null;
   try {
@@ -323,7 +328,7 @@ export function readVaeWeights(path: string, numLevels: number): Map<string, Ten
   try {
     return readVaeStateDict(path, { numLevels }).stateDict;
   } catch (e) {
-    if (e instanceof ModelsLoadError) throw new ModelLoadError(path, `VAE weights${e.format ? ` (${e.format})` : ''}: ${e.detail}`);
+    if (e instanceof ModelLoadError) throw new ModelLoadError(path, null, `VAE weights${e.format ? ` (${e.format})` : ''}: ${e.detail}`, { cause: e });
     throw e;
   }
 }
@@ -331,13 +336,13 @@ export function readVaeWeights(path: string, numLevels: number): Map<string, Ten
 /** A bundle or a training checkpoint, told apart by the file's metadata. */
 export function loadModel(path: string, opts: CheckpointLoadOptions = {}): CfmModel {
   checkFile(path);
-  let md: Record<string, string>;
+  let kind: ArtifactKind;
   try {
-    md = readSafetensorsHeader(path).metadata;
+    kind = openArtifact(path).kind;
   } catch (e) {
-    throw new ModelLoadError(path, `not a CFM model (.safetensors bundle or training checkpoint): ${(e as Error).message}`);
+    throw new ModelLoadError(path, null, `not a CFM model (.safetensors bundle or training checkpoint): ${(e as Error).message}`);
   }
-  if (md.format === CHECKPOINT_FORMAT) return loadTrainingCheckpoint(path, opts);
+  if (kind === 'checkpoint') return loadTrainingCheckpoint(path, opts);
   return loadBundle(path);
 }
 

@@ -3,7 +3,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readSafetensorsHeader } from '../io/index.js';
-import { BUNDLE_FORMAT } from './bundle.js';
+import { BUNDLE_FORMAT } from '../artifacts/formats.js';
 import { offeredScales } from './scale_plan.js';
 
 export interface ModelEntry {

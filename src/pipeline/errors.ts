@@ -1,12 +1,8 @@
 // Typed errors of the upscaling pipeline: each names the file, option or input at fault.
 
-/** A model file is missing, malformed, or not an fmboost CFM model / training checkpoint. */
-export class ModelLoadError extends Error {
-  override name = 'ModelLoadError';
-  constructor(readonly path: string, detail: string) {
-    super(`${path}: ${detail}`);
-  }
-}
+/** A model file is missing, malformed, or not an fmboost CFM model / training checkpoint: the one error of every
+ *  weight loader (src/models/load.ts), so the pipeline's and the loaders' failures are the same type. */
+export { ModelLoadError } from '../models/load.js';
 
 /** No --model was given and the bundled default model is not installed. */
 export class DefaultModelMissingError extends Error {

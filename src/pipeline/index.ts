@@ -7,10 +7,10 @@ export { UpsampleResult, runMetadata, type SaveOptions } from './result.js';
 export { overallFraction } from './progress.js';
 export { assertFinite } from './finite.js';
 export {
-  BUNDLE_FORMAT, BUNDLE_VERSION, DEFAULT_FLOW_CONFIG, writeBundle, loadBundle, loadTrainingCheckpoint, loadModel, disposeModel, resolveFlowConfig, readVaeWeights, exportBundle,
+  BUNDLE_FORMAT, BUNDLE_VERSION, DEFAULT_FLOW_CONFIG, writeBundle, loadBundle, loadTrainingCheckpoint, loadModel, disposeModel, resolveFlowConfig, readAnyVaeStateDict, exportBundle,
   type FlowBundleConfig, type CfmModel, type WriteBundleOptions, type CheckpointLoadOptions,
 } from './bundle.js';
 export { planTiles, tileStarts, rampWeights, tileWeights, blendTiles, blendTilesSync, coverage, type Tile, type TilePlan } from './tiles.js';
-export { encodeTiled, decodeTiled, flowTiled, tiledField, buildSource, upscalePass, decodeBaseLatent, sizeMultiples, type StageContext, type FlowOptions, type PassResult } from './stages.js';
+export { encodeTiled, decodeTiled, flowTiled, tiledField, buildSource, buildContext, upscalePass, decodeBaseLatent, sizeMultiples, type StageContext, type FlowOptions, type PassResult } from './stages.js';
 export { parseNpy, readNpy, npyBytes, readLatentFile, type LatentFile } from './latent_io.js';
 export { listModels, describeBundle, modelDirs, type ModelEntry } from './catalog.js';

@@ -174,29 +174,37 @@ function padTo(img: Tensor, k: number): Tensor {
 }
 
 /**
- * One pass: low-res image [1, 3, h, w] in [−1, 1] → image [1, 3, h·factor, w·factor] in [−1, 1].
- * Sizes that are not multiples of the model's size multiple are edge-padded and cropped back.
+ * The coupling's context latent of a low-res image [1, 3, h, w] (the pipeline's one builder of it; eval's
+ * round-trip rows use it too): PSU resizes in pixel space to the output size and encodes (the reference:
+ * bilinear, no antialias); LSU encodes the low-res image and interpolates the latent by the factor. Sizes that
+ * are not multiples of the model's size multiple are edge-padded (the caller crops the decoded image back).
  */
+export async function buildContext(m: CfmModel, img: Tensor, ctx: StageContext, source: 'psu' | 'lsu' = m.flow.source): Promise<Tensor> {
+  const fac = m.flow.factor;
+  const [H, W] = [img.shape[2] * fac, img.shape[3] * fac];
+  const mult = sizeMultiples(m).pixel;
+  if (source === 'psu') {
+    const up = noGrad(() => tidy(() => padTo(F.interpolate(img, { size: [H, W], mode: m.flow.pixelResize, alignCorners: false }), mult)));
+    try { return await encodeTiled(m, up, ctx); } finally { up.dispose(); }
+  }
+  const lo = noGrad(() => padTo(img, mult));
+  try {
+    const zl = await encodeTiled(m, lo, ctx);
+    try { return tidy(() => F.interpolate(zl, { size: [zl.shape[2] * fac, zl.shape[3] * fac], mode: m.flow.lsuInterpolation })); } finally { zl.dispose(); }
+  } finally {
+    lo.dispose();
+  }
+}
+
+/** One pass: low-res image [1, 3, h, w] in [−1, 1] → image [1, 3, h·factor, w·factor] in [−1, 1]. */
 export async function upscalePass(m: CfmModel, img: Tensor, o: FlowOptions, ctx: StageContext): Promise<PassResult> {
   if (img.ndim !== 4 || img.shape[0] !== 1 || img.shape[1] !== 3) throw new PipelineError('upscalePass', `image must be [1, 3, H, W], got [${img.shape.join(', ')}]`);
   const fac = m.flow.factor;
-  const [h, w] = [img.shape[2], img.shape[3]];
-  const [H, W] = [h * fac, w * fac];
-  const mult = sizeMultiples(m).pixel;
+  const [H, W] = [img.shape[2] * fac, img.shape[3] * fac];
   const owned: Tensor[] = [];
   const own = (t: Tensor) => (owned.push(t), t);
   try {
-    let context: Tensor;
-    if (m.flow.source === 'psu') {
-      // PSU: resize in pixel space to the output size, then encode (the reference: bilinear, no antialias).
-      const up = own(noGrad(() => tidy(() => padTo(F.interpolate(img, { size: [H, W], mode: m.flow.pixelResize, alignCorners: false }), mult))));
-      context = own(await encodeTiled(m, up, ctx));
-    } else {
-      // LSU: encode the low-res image, interpolate the latent by the factor.
-      const lo = own(noGrad(() => padTo(img, mult)));
-      const zl = own(await encodeTiled(m, lo, ctx));
-      context = own(tidy(() => F.interpolate(zl, { size: [zl.shape[2] * fac, zl.shape[3] * fac], mode: m.flow.lsuInterpolation })));
-    }
+    const context = own(await buildContext(m, img, ctx));
     const { latent, nfe } = await flowTiled(m, context, o, ctx);
     own(latent);
     const dec = own(await decodeTiled(m, latent, ctx));

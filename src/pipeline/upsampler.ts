@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { F, Generator, cudaAvailable, resolvePrecision, runtimeInfo, setNumThreads, tidy, type Precision, type Tensor } from '../tensor/index.js';
-import { isSolverName, MAX_SOLVER_STEPS, SOLVER_NAMES } from '../flow/index.js';
+import { isSolverName, samplingOptionProblem, SOLVER_NAMES } from '../flow/index.js';
 import { readImageParts, type ImageParts } from '../data/index.js';
 import { quoteWithSuggestion } from '../util/suggest.js';
 import { disposeModel, layOutFor, loadModel, type CfmModel, type CheckpointLoadOptions } from './bundle.js';
@@ -135,10 +135,11 @@ export class Upsampler {
     if (typeof opts !== 'object' || opts === null) throw new PipelineError('upsample', `options must be an object, got ${opts === null ? 'null' : typeof opts}`);
     const unknown = Object.keys(opts).filter((k) => !(UPSAMPLE_OPTION_KEYS as readonly string[]).includes(k) && k !== 'scaled');
     if (unknown.length) throw new PipelineError('upsample', `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => quoteWithSuggestion(k, UPSAMPLE_OPTION_KEYS)).join(', ')}; valid options: ${UPSAMPLE_OPTION_KEYS.join(', ')}`);
-    if (opts.steps !== undefined && (!Number.isInteger(opts.steps) || opts.steps < 1 || opts.steps > MAX_SOLVER_STEPS)) throw new PipelineError('upsample', `steps must be an integer from 1 to ${MAX_SOLVER_STEPS} (solver steps), got ${opts.steps}`);
     if (opts.solver !== undefined && !isSolverName(opts.solver)) throw new PipelineError('upsample', `unknown solver ${quoteWithSuggestion(String(opts.solver), SOLVER_NAMES)} (${SOLVER_NAMES.join(', ')})`);
-    if (opts.noiseStep !== undefined && (!Number.isInteger(opts.noiseStep) || opts.noiseStep < -1 || opts.noiseStep > 999)) throw new PipelineError('upsample', `noiseStep must be an integer in [-1, 999], got ${opts.noiseStep}`);
-    if (opts.seed !== undefined && (!Number.isSafeInteger(opts.seed) || opts.seed < 0)) throw new PipelineError('upsample', `seed must be an integer from 0 to 2^53 − 1 (exact in a JS number), got ${opts.seed}`);
+    for (const k of ['steps', 'noiseStep', 'seed'] as const) {
+      const problem = opts[k] === undefined ? null : samplingOptionProblem(k, opts[k]);
+      if (problem) throw new PipelineError('upsample', `${k} ${problem}`);
+    }
     if (opts.tileSize !== undefined && (!Number.isInteger(opts.tileSize) || opts.tileSize < 1)) throw new PipelineError('upsample', `tileSize must be a positive integer (pixels), got ${opts.tileSize}`);
     if (opts.tileOverlap !== undefined && (!Number.isInteger(opts.tileOverlap) || opts.tileOverlap < 0)) throw new PipelineError('upsample', `tileOverlap must be an integer ≥ 0 (pixels), got ${opts.tileOverlap}`);
     if (opts.vaeTiling !== undefined && opts.vaeTiling !== 'exact' && opts.vaeTiling !== 'blend') throw new PipelineError('upsample', `vaeTiling must be 'exact' or 'blend', got '${String(opts.vaeTiling)}'`);

@@ -3,14 +3,12 @@
 import { nearest } from '../util/suggest.js';
 import { HttpError } from './errors.js';
 
-/** The solvers a client may ask for (the names of src/flow/solvers SOLVERS). */
-export const SERVE_SOLVERS = ['euler', 'midpoint', 'heun', 'heun2', 'heun3', 'rk4', 'rk4_classic', 'dopri5'] as const;
-export type ServeSolver = (typeof SERVE_SOLVERS)[number];
+import { NOISE_STEP_MAX, NOISE_STEP_MIN, SOLVER_NAMES, isSolverName, type SolverName } from '../flow/sampling_options.js';
 
 /** Options of one upscale job; absent fields take the pipeline's defaults. */
 export interface JobOptions {
   steps?: number;
-  solver?: ServeSolver;
+  solver?: SolverName;
   scale?: number;
   seed?: number;
   noiseStep?: number;
@@ -52,7 +50,7 @@ export function parseJobOptions(fields: Iterable<[string, string]>, limits: Opti
     switch (name as keyof typeof FIELDS) {
       case 'steps': out.steps = int(name, v, 1, limits.maxSteps); break; // solver steps
       case 'seed': out.seed = int(name, v, 0, Number.MAX_SAFE_INTEGER); break;
-      case 'noise_step': out.noiseStep = int(name, v, -1, 999); break; // -1: no noise augmentation
+      case 'noise_step': out.noiseStep = int(name, v, NOISE_STEP_MIN, NOISE_STEP_MAX); break; // -1: no noise augmentation
       case 'quality': out.quality = int(name, v, 1, 100); break;
       case 'format': {
         const f = v.toLowerCase() === 'jpg' ? 'jpeg' : v.toLowerCase();
@@ -61,8 +59,8 @@ export function parseJobOptions(fields: Iterable<[string, string]>, limits: Opti
         break;
       }
       case 'solver':
-        if (!(SERVE_SOLVERS as readonly string[]).includes(v)) throw new HttpError(400, `option solver must be one of ${SERVE_SOLVERS.join(', ')}, got '${v}'`);
-        out.solver = v as ServeSolver;
+        if (!isSolverName(v)) throw new HttpError(400, `option solver must be one of ${SOLVER_NAMES.join(', ')}, got '${v}'`);
+        out.solver = v;
         break;
       case 'scale': {
         const s = Number(v);

@@ -13,7 +13,8 @@ import { ImageDecodeError } from '../data/errors.js';
 import { HttpError } from './errors.js';
 import { readBody } from './body.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
-import { DEFAULT_OPTION_LIMITS, OPTION_NAMES, SERVE_SOLVERS, parseJobOptions, type JobOptions, type OptionLimits } from './options.js';
+import { SOLVER_NAMES } from '../flow/sampling_options.js';
+import { DEFAULT_OPTION_LIMITS, OPTION_NAMES, parseJobOptions, type JobOptions, type OptionLimits } from './options.js';
 import { JobQueue, QueueFullError, type Job } from './queue.js';
 import { prometheusText } from './metrics.js';
 import { OUTPUT_MIME, type OutputFormat, type UpscaleInput, type UpscaleOutput, type Upscaler } from './upscaler.js';
@@ -249,7 +250,7 @@ export class ServeApp {
   private info(): Record<string, unknown> {
     return {
       model: this.opts.upscaler.describe?.() ?? null,
-      solvers: SERVE_SOLVERS,
+      solvers: SOLVER_NAMES,
       options: OPTION_NAMES,
       limits: { maxUploadBytes: this.opts.maxUploadBytes, maxPixels: this.opts.maxPixels, maxOutputPixels: this.opts.maxOutputPixels, maxSteps: this.opts.limits.maxSteps, queueLimit: this.opts.queueLimit, concurrency: this.opts.concurrency },
     };

@@ -1,12 +1,20 @@
 // A seeded random-number generator (libtorch's CPU Philox/MT generator), same streams as torch.Generator.
 import { native } from './native.js';
 import { Tensor } from './tensor.js';
-import { nativeCall } from './dispatch.js';
+import { nativeCall, type OpValue } from './dispatch.js';
 
-export class Generator {
+export class Generator implements OpValue {
   /** @internal */ readonly handle: unknown;
   constructor(seed = 0, device = 'cpu') {
     this.handle = nativeCall('Generator', [seed, device], () => native.generatorNew(seed, device));
+  }
+  /** @internal */
+  handleForOp(): unknown {
+    return this.handle;
+  }
+  /** @internal */
+  describeForOp(): string {
+    return 'Generator';
   }
   manualSeed(seed: number): this {
     native.generatorSeed(this.handle, seed);

@@ -1,8 +1,11 @@
-// Loads the compiled addon; when that fails, says in plain words what to install.
+// Loads the compiled addon on first use (so pure modules — names, presets, schemas — can import the engine's
+// modules without loading libtorch); when that fails, says in plain words what to install.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import { maxThreads } from './limits.js';
 
 /** The addon's raw surface (handles are opaque Externals). */
 export interface NativeAddon {
@@ -67,8 +70,9 @@ function load(): NativeAddon {
     throw new Error(`fmboost: the native addon is not built (${file} is missing). Run \`npm install\` in ${root}; ` +
       'it builds against libtorch. On Debian/Ubuntu install it first: sudo apt-get install -y libtorch-dev libopenblas-dev');
   }
+  let addon: NativeAddon;
   try {
-    return require(file) as NativeAddon;
+    addon = require(file) as NativeAddon;
   } catch (e) {
     const msg = (e as Error).message;
     const hint = /libtorch|libc10|cannot open shared object/.test(msg)
@@ -77,6 +81,24 @@ function load(): NativeAddon {
       : 'rebuild it with `npm run build:native`.';
     throw new Error(`fmboost: failed to load the native addon: ${msg}\n${hint}`);
   }
+  // libtorch may start with one thread (OMP_NUM_THREADS or cgroup detection); the product default is all cores.
+  const envThreads = Number(process.env.FMBOOST_THREADS ?? '');
+  addon.setNumThreads(Number.isInteger(envThreads) && envThreads > 0 ? Math.min(envThreads, maxThreads()) : availableParallelism());
+  return addon;
 }
 
-export const native: NativeAddon = load();
+let loaded: NativeAddon | undefined;
+
+/** True once something has used the addon (tests check that pure modules do not). */
+export function nativeLoaded(): boolean {
+  return loaded !== undefined;
+}
+
+/** The addon, loaded on the first property read; an ESM live binding, so later reads go straight to it. */
+export let native: NativeAddon = new Proxy({} as NativeAddon, {
+  get(_t, key) {
+    loaded ??= load();
+    native = loaded;
+    return loaded[key as keyof NativeAddon];
+  },
+});

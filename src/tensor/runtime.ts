@@ -1,5 +1,4 @@
 // Process-wide settings of the compute runtime: threads and what the libtorch found can do.
-import { availableParallelism } from 'node:os';
 import { native } from './native.js';
 import { maxThreads } from './limits.js';
 
@@ -20,7 +19,3 @@ export function runtimeInfo() {
 export function cudaAvailable(): boolean {
   return native.info().cuda;
 }
-
-// libtorch may start with one thread (OMP_NUM_THREADS or cgroup detection); the product default is all cores.
-const envThreads = Number(process.env.FMBOOST_THREADS ?? '');
-setNumThreads(Number.isInteger(envThreads) && envThreads > 0 ? Math.min(envThreads, maxThreads()) : availableParallelism());

@@ -4,7 +4,7 @@ import { native } from './native.js';
 import { dtypeCode, dtypeName, typedArrayFor, type DType, type TypedArray } from './dtype.js';
 import { track } from './scope.js';
 import { DisposedTensorError, TorchError } from './errors.js';
-import { nativeCall, describeArgs } from './dispatch.js';
+import { nativeCall, describeArgs, registerResultWrapper, type OpValue } from './dispatch.js';
 import { A } from './ops/aten.js';
 import type { Generator } from './generator.js';
 
@@ -32,7 +32,7 @@ export type NestedArray = number | boolean | NestedArray[];
 
 const inspect = Symbol.for('nodejs.util.inspect.custom');
 
-export class Tensor {
+export class Tensor implements OpValue {
   private _h: unknown;
   private _shape: Shape | undefined;
   private _dtype: DType | undefined;
@@ -55,6 +55,10 @@ export class Tensor {
   /** @internal The handle for an op call; the addon itself reports a disposed tensor with the op's name. */
   handleForOp(): unknown {
     return this._h;
+  }
+  /** @internal How an op's error message shows this input. */
+  describeForOp(): string {
+    return this.isDisposed ? '<disposed>' : `${this.dtype}[${this.shape.join(',')}]`;
   }
 
   // ---------------------------------------------------------------- memory
@@ -380,3 +384,5 @@ function toDims(d: number | number[]): number[] {
 function flatShape(s: unknown[]): number[] {
   return (s.length === 1 && Array.isArray(s[0]) ? s[0] : s) as number[];
 }
+
+registerResultWrapper(Tensor.fromHandle);

@@ -6,15 +6,15 @@ export { lrSchedule, lrFactorFn, constantWarmupFactor, cosineWarmupFactor, LrSch
 export {
   saveCheckpoint, loadCheckpoint, CheckpointDir, CheckpointError, CHECKPOINT_FORMAT, CHECKPOINT_VERSION,
   type CheckpointData, type LoadedCheckpoint, type CheckpointInfo, type CheckpointKind,
-} from './checkpoint.js';
+} from '../artifacts/checkpoint.js';
 export { type Logger, MultiLogger } from './log/logger.js';
 export { CsvLogger, CsvLogError, readMetricsCsv, type CsvLoggerOptions } from './log/csv.js';
 export { TensorBoardLogger, type TensorBoardOptions } from './log/tensorboard.js';
 export { WandbLogger, WandbUnavailableError, type WandbOptions } from './log/wandb.js';
 export { formatProgress, formatDuration, ThroughputMeter, ProgressPrinter, type ProgressInfo } from './log/progress.js';
 export { createLoggers, type LoggerSettings } from './log/create.js';
-export { crc32c, maskedCrc32c } from './log/crc.js';
-export { encodePng, PngError, type RgbImage } from './png.js';
-export { plotLines, lossCurvePng, metricCurvePng, niceTicks, type Series, type PlotOptions, type PlotLayout } from './plot.js';
+export { crc32c, maskedCrc32c } from '../util/crc32c.js';
+export { encodePng, PngError, type RgbImage } from '../util/png.js';
+export { plotLines, lossCurvePng, metricCurvePng, niceTicks, type Series, type PlotOptions, type PlotLayout } from '../util/plot.js';
 export { Trainer, TrainingDivergedError, TrainerSetupError, deriveSeed, type TrainerOptions, type TrainResult } from './trainer.js';
 export { precomputeLatents, PrecomputeError, type PrecomputeOptions, type PrecomputeResult } from './precompute.js';

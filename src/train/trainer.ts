@@ -1,7 +1,8 @@
 // The training loop behind `fmboost train`: flow (the paper's CFM UNet) or autoencoder mode, with
 // Adam/AdamW, the LR schedule, gradient accumulation and clipping, EMA, optional bf16 autocast,
 // validation with EMA weights, loggers, checkpoints with everything needed for an exact resume,
-// and signal handling.
+// and signal handling. Validation (validation.ts), --load-weights (initial_weights.ts) and the charts
+// (run_charts.ts) are modules of their own.
 //
 // Call order per optimizer step k (0-based), as the reference (Lightning runs training_step, where
 // the reference steps its scheduler and its EMA, inside the optimizer closure, before the update):
@@ -20,43 +21,30 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import { type Batch, DataLoader, Rng, type DataSource } from '../data/index.js';
-import { colourShift, mse, psnr, ssim } from '../eval/index.js';
-import { cleanStaleTemps, loadWeights } from '../io/index.js';
-import { unetStateDictFromCheckpoint, toLdmVaeStateDict, type AutoencoderKL } from '../models/index.js';
-import { Adam, AdamW, clipGradNorm, gradNorm, type LoadReport } from '../nn/index.js';
+import { cleanStaleTemps } from '../io/index.js';
+import { Adam, AdamW, clipGradNorm, gradNorm } from '../nn/index.js';
 import type { Json } from '../nn/optim/index.js';
-import { Generator, getNumThreads, keep, liveTensors, manualSeed, tidy, type Tensor } from '../tensor/index.js';
-import { StepProfiler } from './step_profiler.js';
-import { CheckpointDir, loadCheckpoint, type CheckpointKind, type LoadedCheckpoint } from './checkpoint.js';
+import { Generator, getNumThreads, liveTensors, manualSeed, tidy, type Tensor } from '../tensor/index.js';
+import { encodePng } from '../util/png.js';
+import { CheckpointDir, loadCheckpoint, type CheckpointKind, type LoadedCheckpoint } from '../artifacts/checkpoint.js';
 import { saveResolvedConfig, type FmboostConfig } from './config/index.js';
 import { EMA } from './ema.js';
+import { TrainerSetupError, TrainingDivergedError } from './errors.js';
+import { loadInitialWeights } from './initial_weights.js';
 import { createLoggers } from './log/create.js';
-import { readMetricsCsv } from './log/csv.js';
 import type { MultiLogger } from './log/logger.js';
 import { ProgressPrinter, ThroughputMeter } from './log/progress.js';
 import { lrFactorFn } from './lr.js';
-import { lineChartSvg, svgToPng } from './chart.js';
-import { encodePng } from './png.js';
 import { AutoencoderTask } from './loop/ae_task.js';
-import { openSources, splitSource, trainLoader, valLoader } from './loop/data.js';
+import { openSources, splitSource, trainLoader } from './loop/data.js';
 import { FlowTask } from './loop/flow_task.js';
-import { imageGrid } from './loop/grid.js';
 import { seedDropout } from './loop/models.js';
+import { StepProfiler } from './step_profiler.js';
+import { runValidation } from './validation.js';
+import { writeRunCharts } from './run_charts.js';
 import { STREAM_NAMES, type Streams, type TrainTask } from './loop/task.js';
 
-/** The loss (or gradient norm) stopped being finite; nothing of that step was saved. */
-export class TrainingDivergedError extends Error {
-  override name = 'TrainingDivergedError';
-  constructor(readonly step: number, what: string, value: number, lastCheckpoint: string | undefined) {
-    super(`${what} is ${value} at step ${step} (optimizer step ${step} of this run, 1-based); training stopped without saving this state. ` +
-      (lastCheckpoint ? `Last good checkpoint: ${lastCheckpoint}` : 'No checkpoint was written before it.') +
-      ' Lower train.lr, enable train.grad_clip, or use train.precision=fp32.');
-  }
-}
-
-export class TrainerSetupError extends Error {
-  override name = 'TrainerSetupError';
-}
+export { TrainerSetupError, TrainingDivergedError } from './errors.js';
 
 export interface TrainerOptions {
   config: FmboostConfig;
@@ -106,16 +94,6 @@ export function resolveCheckpointPath(p: string): string {
 function makeStreams(seed: number): Streams {
   const g = (k: number) => new Generator(deriveSeed(seed, k));
   return { time: g(1), noise: g(2), posterior: g(3), dropout: g(4) };
-}
-
-function reportLoad(r: LoadReport): string {
-  const list = (xs: string[]) => xs.slice(0, 8).join(', ') + (xs.length > 8 ? `, … (${xs.length})` : '');
-  const of = r.loaded.length + r.missing.length;
-  const parts = [`loaded ${r.loaded.length} of the model's ${of} tensors`];
-  if (r.missing.length) parts.push(`kept initial values for ${r.missing.length} missing: ${list(r.missing)}`);
-  if (r.unexpected.length) parts.push(`skipped ${r.unexpected.length} unexpected: ${list(r.unexpected)}`);
-  if (r.mismatched.length) parts.push(`skipped ${r.mismatched.length} with other shapes: ${list(r.mismatched)}`);
-  return parts.join('; ');
 }
 
 export class Trainer {
@@ -234,7 +212,7 @@ export class Trainer {
     });
 
     if (resumed) this.restore(resumed);
-    else if (this.opts.loadWeights) this.loadInitialWeights(this.opts.loadWeights);
+    else if (this.opts.loadWeights) for (const line of loadInitialWeights(this.task, this.opts.loadWeights, this.opts.minMatch ?? 0)) this.say(line);
 
     this.loggers = await createLoggers(this.expDir, { ...t.log, wandb: t.log.wandb || Boolean(this.opts.useWandb) }, { runName: c.name ?? undefined, config: c as unknown as Record<string, unknown>, resumeStep: this.step });
 
@@ -254,37 +232,6 @@ export class Trainer {
       if (skipped.length - this.skippedReported > 10) this.say(`data: … and ${skipped.length - this.skippedReported - 10} more`);
       this.say(`data: ${skipped.length} item(s) skipped so far (unreadable or corrupt)`);
       this.skippedReported = skipped.length;
-    }
-  }
-
-  /** --load-weights: fitting tensors are copied, the rest reported. */
-  private loadInitialWeights(path: string): void {
-    const raw = loadWeights(path);
-    try {
-      let online: Map<string, Tensor>, ema: Map<string, Tensor> | undefined;
-      if (this.task.mode === 'flow') {
-        const has = (p: string) => [...raw.keys()].some((k) => k.startsWith(p));
-        const pick = (w: 'online' | 'ema') => { try { return unetStateDictFromCheckpoint(raw, w); } catch { return undefined; } };
-        online = (has('model.') ? pick('online') : undefined) ?? unetStateDictFromCheckpoint(raw, 'auto');
-        ema = has('ema.') || has('ema_model.') ? pick('ema') : undefined;
-      } else {
-        const levels = (this.task.model as AutoencoderKL).config.chMult.length;
-        const sub = (prefix: string) => new Map([...raw].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-        const isCk = [...raw.keys()].some((k) => k.startsWith('model.encoder.'));
-        online = isCk ? sub('model.') : toLdmVaeStateDict(raw, levels);
-        ema = isCk && [...raw.keys()].some((k) => k.startsWith('ema.')) ? sub('ema.') : undefined;
-      }
-      const rep = this.task.model.loadStateDict(online, { strict: false });
-      // a file with none of the model's keys is the wrong file, not a fine-tuning start
-      if (!rep.loaded.length) throw new TrainerSetupError(`--load-weights ${path}: none of its ${online.size} tensors fits the ${this.task.mode === 'flow' ? 'UNet' : 'autoencoder'} (${reportLoad(rep)})`);
-      const frac = rep.loaded.length / (rep.loaded.length + rep.missing.length), min = this.opts.minMatch ?? 0;
-      if (frac < min) throw new TrainerSetupError(`--load-weights ${path}: it fills ${(100 * frac).toFixed(0)}% of the model's tensors, below --min-match ${min} (${reportLoad(rep)})`);
-      this.say(`--load-weights ${path}: model: ${reportLoad(rep)}`);
-      // The EMA starts from the loaded EMA weights when the file has them; otherwise it copies the
-      // online weights at its first updates (update_after_step) anyway.
-      if (ema) this.say(`--load-weights ${path}: EMA: ${reportLoad(this.task.emaModel.loadStateDict(ema, { strict: false }))}`);
-    } finally {
-      for (const t of raw.values()) t.dispose();
     }
   }
 
@@ -444,85 +391,25 @@ export class Trainer {
 
   /** Samples held-out items with the EMA weights, logs PSNR/SSIM/MSE and writes the image grid. */
   async validate(): Promise<Record<string, number>> {
-    const c = this.config;
-    const v = c.train.val;
-    const src = this.valSrc ?? this.trainSrc;
-    const loader = valLoader(src, c.data);
-    const useEma = c.train.ema.use_for_sampling;
-    const net = useEma ? this.task.emaModel : this.task.model;
-    if (!useEma) net.eval();
-    const g = new Generator(deriveSeed(c.train.seed, 99));
-    const t0 = performance.now();
-    const per = { psnr: [] as number[], ssim: [] as number[], mse: [] as number[], colour: [] as number[] };
-    const rows: Tensor[][] = [];
-    try {
-      const batches = Math.min(v.limit_batches, Math.ceil(src.length / c.data.batch_size));
-      for (let b = 0; b < batches; b++) {
-        const batch = await loader.next();
-        try {
-          const imgs = this.task.valImages(batch, net, g);
-          try {
-            per.psnr.push(...psnr(imgs.pred, imgs.hr, { reduction: 'none' }));
-            per.ssim.push(...ssim(imgs.pred, imgs.hr, { reduction: 'none' }));
-            per.mse.push(...mse(imgs.pred, imgs.hr, { reduction: 'none' }));
-            per.colour.push(...colourShift(imgs.pred, imgs.hr, { reduction: 'none' }));
-            for (let i = 0; i < imgs.hr.shape[0] && rows.length < v.num_images; i++) {
-              rows.push(tidy(() => [imgs.hr, imgs.lr, imgs.pred].map((x) => keep(x.select(0, i).clone()))));
-            }
-          } finally {
-            for (const x of [imgs.hr, imgs.lr, imgs.pred]) x.dispose();
-          }
-        } finally {
-          batch.dispose();
-        }
-        await yieldNow();
-      }
-    } finally {
-      if (!useEma) net.train();
-      await loader.close();
-    }
-    const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / Math.max(1, xs.length);
-    const metrics = { 'val/psnr': mean(per.psnr), 'val/ssim': mean(per.ssim), 'val/mse': mean(per.mse), 'val/colour_shift': mean(per.colour) };
-    this.loggers.logScalars(this.step, { ...metrics, 'val/images': per.psnr.length });
-    if (rows.length) {
-      try {
-        const grid = imageGrid(rows);
-        const dir = join(this.expDir, 'samples');
-        mkdirSync(dir, { recursive: true });
-        writeFileSync(join(dir, `step-${String(this.step).padStart(9, '0')}.png`), encodePng(grid));
-        this.loggers.logImage('val/hr_lr_pred', this.step, grid);
-      } finally {
-        for (const r of rows) for (const x of r) x.dispose();
-      }
+    const r = await runValidation(this.config, this.task, this.valSrc ?? this.trainSrc, deriveSeed(this.config.train.seed, 99));
+    const m = r.metrics;
+    this.loggers.logScalars(this.step, { ...m, 'val/images': r.images });
+    if (r.grid) {
+      const dir = join(this.expDir, 'samples');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `step-${String(this.step).padStart(9, '0')}.png`), encodePng(r.grid));
+      this.loggers.logImage('val/hr_lr_pred', this.step, r.grid);
     }
     this.loggers.flush();
     await this.writeLossPlot();
-    this.lastVal = metrics;
-    this.say(`validation at step ${this.step}: PSNR ${metrics['val/psnr'].toFixed(2)} dB, SSIM ${metrics['val/ssim'].toFixed(4)}, MSE ${metrics['val/mse'].toExponential(3)}, colour shift ${metrics['val/colour_shift'].toFixed(2)}/255 on ${per.psnr.length} images (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-    return metrics;
+    this.lastVal = m;
+    this.say(`validation at step ${this.step}: PSNR ${m['val/psnr'].toFixed(2)} dB, SSIM ${m['val/ssim'].toFixed(4)}, MSE ${m['val/mse'].toExponential(3)}, colour shift ${m['val/colour_shift'].toFixed(2)}/255 on ${r.images} images (${r.seconds.toFixed(1)} s)`);
+    return m;
   }
 
-  /** loss.png (and val_psnr.png) from metrics.csv: titled, labelled charts (chart.ts). */
   private async writeLossPlot(): Promise<void> {
-    const csv = join(this.expDir, 'metrics.csv');
-    if (!existsSync(csv)) return;
-    try {
-      const { rows } = readMetricsCsv(csv);
-      const pick = (k: string) => rows.filter((r) => r[k] !== undefined && r.step !== undefined).map((r) => [r.step as number, r[k] as number]);
-      const name = this.config.name ?? 'run';
-      const loss = pick('train/loss');
-      if (loss.length) {
-        writeFileSync(join(this.expDir, 'loss.png'), await svgToPng(lineChartSvg([{ label: 'training loss (per logged step)', x: loss.map((p) => p[0]), y: loss.map((p) => p[1]), markers: false }],
-          { title: `Training loss — ${name}`, xLabel: 'step', yLabel: `loss (${this.task.mode === 'flow' ? 'flow-matching MSE' : 'reconstruction + KL'})`, logY: true })));
-      }
-      const psnr = pick('val/psnr');
-      if (psnr.length) {
-        writeFileSync(join(this.expDir, 'val_psnr.png'), await svgToPng(lineChartSvg([{ label: 'validation PSNR', x: psnr.map((p) => p[0]), y: psnr.map((p) => p[1]) }],
-          { title: `Validation PSNR — ${name}`, xLabel: 'step', yLabel: 'PSNR (dB)' })));
-      }
-    } catch (e) {
-      this.say(`could not draw loss.png: ${(e as Error).message}`);
-    }
+    const problem = await writeRunCharts(this.expDir, this.config.name ?? 'run', this.task.mode);
+    if (problem) this.say(`could not draw loss.png: ${problem}`);
   }
 
   private async teardown(plot: boolean): Promise<void> {

@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { golden, ROOT, assertClose } from '../helpers.js';
+import { golden, ROOT } from '../helpers.js';
 import { tensor, liveTensors } from '../../src/index.js';
 import {
   decodeImage, decodeImageU8, encodeImageU8, encodeImage, readImage, writeImage, readImageText, probeImage,

@@ -169,7 +169,7 @@ test('report files: table and JSON list every row, plot and grid PNGs decode wit
   // per-level SWD in the JSON: 64² images → levels 64, 32, 16
   assert.deepEqual(json.rows[0].swdLevels.map((l: { res: number }) => l.res), [64, 32, 16]);
   const plot = await sharp(readFileSync(files.plot)).metadata();
-  assert.deepEqual([plot.width, plot.height], [640, 400], "the chart's default size (src/train/chart.ts)");
+  assert.deepEqual([plot.width, plot.height], [640, 400], "the chart's default size (src/util/chart.ts)");
   assert.ok(existsSync(files.grid!));
   const g = await sharp(readFileSync(files.grid!)).raw().toBuffer({ resolveWithObject: true });
   // 2 images × (bicubic | euler:5 | ground truth), 64² cells, 2 px gaps, a label strip on top

@@ -3,14 +3,17 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { SOLVERS, VAE_PRESET_NAMES, unetModelConfig, vaeModelOverrides, loadConfig } from '../../src/train/config/index.js';
-import { SOLVER_NAMES } from '../../src/flow/solvers/index.js';
+import { unetModelConfig, vaeModelOverrides, loadConfig } from '../../src/train/config/index.js';
+import { SOLVERS, SOLVERS_ASYNC, SOLVER_NAMES } from '../../src/flow/solvers/index.js';
+import { UNET_PRESET_NAMES, VAE_PRESET_NAMES } from '../../src/models/preset_names.js';
 import { UNET_PRESETS, VAE_PRESETS, createUNet, createVAE } from '../../src/models/index.js';
 import { ROOT } from '../helpers.js';
 
 test('config enums equal the implemented solvers and VAE presets', () => {
-  assert.deepEqual([...SOLVERS].sort(), [...SOLVER_NAMES].sort());
+  assert.deepEqual(Object.keys(SOLVERS).sort(), [...SOLVER_NAMES].sort());
+  assert.deepEqual(Object.keys(SOLVERS_ASYNC).sort(), [...SOLVER_NAMES].sort());
   assert.deepEqual([...VAE_PRESET_NAMES].sort(), Object.keys(VAE_PRESETS).sort());
+  assert.deepEqual([...UNET_PRESET_NAMES].sort(), Object.keys(UNET_PRESETS).sort());
 });
 
 test('configs/small.yaml builds the unet_small / vae_small models; paper.yaml maps to the paper UNet config', () => {

@@ -7,7 +7,7 @@ import { CsvLogger, readMetricsCsv } from '../../src/train/log/csv.js';
 import { WandbLogger, WandbUnavailableError } from '../../src/train/log/wandb.js';
 import { formatProgress, formatDuration, ThroughputMeter, ProgressPrinter } from '../../src/train/log/progress.js';
 import { createLoggers } from '../../src/train/log/create.js';
-import { metricCurvePng } from '../../src/train/plot.js';
+import { metricCurvePng } from '../../src/util/plot.js';
 import { existsSync, readdirSync } from 'node:fs';
 
 test('CSV: header once, new metrics widen the header, reopening appends without a second header', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { TensorBoardLogger } from '../../src/train/log/tensorboard.js';
-import { crc32c, maskedCrc32c } from '../../src/train/log/crc.js';
+import { crc32c, maskedCrc32c } from '../../src/util/crc32c.js';
 
 // Bitwise CRC-32C (no table), independent of the writer's table-driven one.
 function refCrc32c(b: Uint8Array): number {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { models, noGrad, tidy, liveTensors, readSafetensors, type Tensor } from '../../src/index.js';
 import { saveCheckpoint } from '../../src/train/index.js';
 import { loadVaeWeights, ModelSetupError } from '../../src/train/loop/models.js';
-import { readVaeWeights as pipelineReadVae } from '../../src/pipeline/bundle.js';
+import { readAnyVaeStateDict as pipelineReadVae } from '../../src/pipeline/bundle.js';
 import { ModelLoadError as PipelineLoadError } from '../../src/pipeline/errors.js';
 import { ROOT, maxAbsDiff } from '../helpers.js';
 
@@ -73,7 +73,7 @@ test('trainer: an autoencoder training checkpoint gives its EMA weights and says
   }
 });
 
-test("pipeline: readVaeWeights takes other files through models/load.ts; its errors name the file once", () => {
+test("pipeline: readAnyVaeStateDict takes other files through models/load.ts; its errors name the file once", () => {
   const live0 = liveTensors();
   const sd = pipelineReadVae(join(DIR, 'vae_diffusers_old.safetensors'), CONFIG.chMult.length);
   const vae = new models.AutoencoderKL(CONFIG);

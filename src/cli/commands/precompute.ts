@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { ImageFolderSource } from '../../data/index.js';
 import { VAE_PRESETS, type AutoencoderKL } from '../../models/index.js';
-import { loadCheckpoint } from '../../train/checkpoint.js';
+import { openArtifact } from '../../artifacts/open.js';
 import { loadConfig, vaeSpec, validate, type FmboostConfig, type VaeOptions } from '../../train/config/index.js';
 import { openSources } from '../../train/loop/data.js';
 import { buildVAE, isTrainingCheckpoint, loadVaeWeights } from '../../train/loop/models.js';
@@ -36,9 +36,7 @@ function int(name: string, v: string | undefined, dflt?: number): number {
 /** VAE options for --vae FILE: an autoencoder training checkpoint carries its own architecture. */
 function vaeOptionsFor(path: string, preset: string | undefined): VaeOptions {
   if (isTrainingCheckpoint(path) && preset === undefined) {
-    const ck = loadCheckpoint(path);
-    for (const m of [ck.model, ck.ema, ck.rng, ck.optimizer?.tensors]) if (m) for (const t of m.values()) t.dispose();
-    const c = ck.config as unknown as FmboostConfig | undefined;
+    const c = openArtifact(path).json('config') as unknown as FmboostConfig | undefined; // the header only
     if (c?.model?.vae) return { ...c.model.vae, path };
   }
   const p = preset ?? 'sd';

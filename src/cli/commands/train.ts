@@ -6,7 +6,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { configSpec, describe, loadConfig, resolveConfig, type FmboostConfig } from '../../train/config/index.js';
-import { loadCheckpoint } from '../../train/checkpoint.js';
+import { openArtifact } from '../../artifacts/open.js';
 import { Trainer, resolveCheckpointPath } from '../../train/trainer.js';
 import { dumpConfig } from '../../train/config/index.js';
 import { EXIT } from '../errors.js';
@@ -25,10 +25,11 @@ interface TrainCliOptions {
 
 /** The config of a resumed run when no --config is given: the one stored in the checkpoint. */
 function configFromCheckpoint(path: string, overrides: string[]): FmboostConfig {
-  const ck = loadCheckpoint(path);
-  for (const m of [ck.model, ck.ema, ck.rng, ck.optimizer?.tensors]) if (m) for (const t of m.values()) t.dispose();
-  if (!ck.config) throw new Error(`${path} holds no config; pass --config`);
-  return resolveConfig(dumpConfig(ck.config as unknown as FmboostConfig), overrides, `${path} (stored config)`).config;
+  const a = openArtifact(path); // the header only: the stored config, no tensors
+  if (a.kind !== 'checkpoint') throw new Error(`${path} is not an fmboost training checkpoint (${a.kind}); pass --config`);
+  const config = a.json('config');
+  if (!config) throw new Error(`${path} holds no config; pass --config`);
+  return resolveConfig(dumpConfig(config as unknown as FmboostConfig), overrides, `${path} (stored config)`).config;
 }
 
 export function register(program: Command): void {

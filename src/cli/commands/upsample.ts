@@ -11,7 +11,7 @@ import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { F, cat, getNumThreads, startOpProfile, stopOpProfile, tidy, type Tensor } from '../../tensor/index.js';
 import { addColumnLabels, checkBackground, checkQuality, encodeTensorImage, readImageParts, type ImageParts } from '../../data/index.js';
-import { MAX_SOLVER_STEPS, SOLVER_NAMES, type SolverName } from '../../flow/index.js';
+import { MAX_SOLVER_STEPS, NOISE_STEP_MAX, NOISE_STEP_MIN, SOLVER_NAMES, type SolverName } from '../../flow/index.js';
 import { writeFileAtomic, cleanStaleTemps } from '../../io/index.js';
 import { Upsampler } from '../../pipeline/upsampler.js';
 import { MAX_SCALE } from '../../pipeline/scale_plan.js';
@@ -222,7 +222,7 @@ export function register(program: Command): void {
     .option('--vae <path>', 'VAE weights for a training checkpoint whose config names none')
     .option('--steps <n>', `ODE solver steps, 1 to ${MAX_SOLVER_STEPS} (default: the model's)`, intOption('steps', 1, MAX_SOLVER_STEPS))
     .option('--solver <name>', `ODE solver: ${SOLVER_NAMES.join(', ')} (default: the model's)`, solverOption)
-    .option('--noise-step <s>', 'noise augmentation step of the source, of 1000 (-1: none; default: the model\'s)', intOption('noise-step', -1, 999))
+    .option('--noise-step <s>', 'noise augmentation step of the source, of 1000 (-1: none; default: the model\'s)', intOption('noise-step', NOISE_STEP_MIN, NOISE_STEP_MAX))
     .option('--scale <k>', `overall scale, any integer from 2 to ${MAX_SCALE}: powers of the model's factor run that many passes, other scales the next power then an antialiased shrink (default: one pass)`, intOption('scale', 2, MAX_SCALE))
     .option('--seed <n>', 'random seed (same seed, same output)', intOption('seed', 0, Number.MAX_SAFE_INTEGER), 0)
     .option('--tile <px>', 'process in tiles of this many output pixels (bounds memory; default: whole image)', intOption('tile', 1))

@@ -4,6 +4,9 @@ import { euler, midpoint, heun, heun3, rk4, rk4Classic, eulerAsync, midpointAsyn
 import { dopri5, dopri5Async } from './dopri5.js';
 import type { AdaptiveOptions, OdeSolver, OdeSolverAsync, SolveResult, VectorField } from './types.js';
 import type { Tensor } from '../../tensor/index.js';
+import { isSolverName, SOLVER_NAMES, type SolverName } from '../sampling_options.js';
+
+export { isSolverName, SOLVER_NAMES, ADAPTIVE_SOLVERS, type SolverName } from '../sampling_options.js';
 
 export * from './types.js';
 export { euler, midpoint, heun, heun3, rk4, rk4Classic, eulerAsync, midpointAsync, heunAsync, heun3Async, rk4Async, rk4ClassicAsync } from './fixed_grid.js';
@@ -21,14 +24,9 @@ export const SOLVERS_ASYNC = {
   euler: eulerAsync, midpoint: midpointAsync, heun: heunAsync, heun2: heunAsync, heun3: heun3Async, rk4: rk4Async,
   rk4_classic: rk4ClassicAsync, dopri5: dopri5Async,
 } as const;
-export type SolverName = keyof typeof SOLVERS;
-export const SOLVER_NAMES = Object.keys(SOLVERS) as SolverName[];
-/** Solvers that place their own steps (a grid only says where to report). */
-export const ADAPTIVE_SOLVERS: readonly SolverName[] = ['dopri5'];
-
-export function isSolverName(name: string): name is SolverName {
-  return Object.prototype.hasOwnProperty.call(SOLVERS, name);
-}
+// Every name of sampling_options.ts has a solver here (the `satisfies` fails the build otherwise).
+SOLVERS satisfies Record<SolverName, unknown>;
+SOLVERS_ASYNC satisfies Record<SolverName, unknown>;
 
 export function getSolver(name: string): OdeSolver<AdaptiveOptions> {
   if (!isSolverName(name)) throw new FlowError('getSolver', `unknown solver '${name}' (${SOLVER_NAMES.join(', ')})`);

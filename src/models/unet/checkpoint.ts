@@ -1,6 +1,6 @@
 // UNet weights out of checkpoints: the reference's Lightning checkpoints keep the online network under
 // `model.net.` and the EMA copy (used for sampling) under `ema_model.ema_model.net.`; fmboost's own training
-// checkpoints (src/train/checkpoint.ts) under `model.` and `ema.`; model bundles (src/pipeline/bundle.ts) keep the
+// checkpoints (src/artifacts/checkpoint.ts) under `model.` and `ema.`; model bundles (src/pipeline/bundle.ts) keep the
 // EMA UNet under `unet.`; a bare state_dict has no prefix.
 import type { Tensor } from '../../tensor/index.js';
 import { ModelConfigError } from '../config_util.js';

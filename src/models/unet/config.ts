@@ -1,5 +1,6 @@
 // EfficientUNet options: the reference's constructor arguments (camelCase here, snake_case accepted).
 import { ModelConfigError, boolOpt, intListOpt, intOpt, normalizeKeys, numOpt } from '../config_util.js';
+import { camelToSnake } from '../../util/case.js';
 
 export interface EfficientUNetConfig {
   /** Channels of the network input after the context is concatenated (x channels + context channels). */
@@ -63,7 +64,7 @@ export function unetConfigToSnake(c: ResolvedUNetConfig): Record<string, unknown
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(c)) {
     if (k === 'normGroups' && v === 32) continue; // not a reference option: only written when it differs
-    out[k.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)] = v;
+    out[camelToSnake(k)] = v;
   }
   return out;
 }

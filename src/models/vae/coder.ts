@@ -1,6 +1,6 @@
 // LDM Encoder and Decoder with the reference's module tree: encoder.down.{i}.block.{j}/attn.{j}/downsample,
 // encoder.mid.{block_1,attn_1,block_2}, decoder.up.{i}… (index i = resolution level, built from the lowest).
-import { Tensor, F, tidy } from '../../tensor/index.js';
+import { Tensor, tidy } from '../../tensor/index.js';
 import { Module, ModuleList, Conv2d, GroupNorm, Identity } from '../../nn/index.js';
 import { ResnetBlock, AttnBlock, Downsample, Upsample, makeAttn, normalize } from './blocks.js';
 import { checkGroups } from '../config_util.js';

@@ -3,7 +3,7 @@
 import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname, extname } from 'node:path';
 import { Document, isScalar, parse, parseDocument, visit } from 'yaml';
-import { ConfigError, specAt, unknownKeyMessage, validate, type Issue, type Spec } from './schema.js';
+import { ConfigError, specAt, unknownKeyMessage, validate, type Issue, type Spec } from '../../util/schema.js';
 import { configSpec, type FmboostConfig } from './spec.js';
 import { adaptReferenceConfig, isReferenceLayout } from './reference.js';
 

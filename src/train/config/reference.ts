@@ -2,7 +2,7 @@
 // paths with `params:` blocks, Lightning trainer/checkpoint sections. Each reference key is mapped onto
 // our native layout; each `target:` must be one we implement (or one that only configures Lightning
 // behaviour we have built in). Anything else is an error naming the key or target, with a suggestion.
-import { ConfigError, unknownKeyMessage, type Issue } from './schema.js';
+import { ConfigError, unknownKeyMessage, type Issue } from '../../util/schema.js';
 
 /** Reference class paths → what implements them here. */
 export const REFERENCE_TARGETS: Record<string, string> = {

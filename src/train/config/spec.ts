@@ -1,15 +1,14 @@
 // The fmboost training config: model (UNet with the reference's option names, VAE, flow), data, train.
 // Defaults are the paper's settings where the paper has one (DESIGN.md §1), except precision (fp32:
 // bf16 autocast only pays off on hardware with fast bf16).
-import { arr, bool, int, nullable, num, obj, oneOf, str, type Infer } from './schema.js';
+import { arr, bool, int, nullable, num, obj, oneOf, str, type Infer } from '../../util/schema.js';
 import { DEGRADATIONS } from '../../data/degradation_names.js';
+import { NOISE_STEP_MAX, NOISE_STEP_MIN, SOLVER_NAMES } from '../../flow/sampling_options.js';
+import { VAE_PRESET_NAMES } from '../../models/preset_names.js';
+import { unetModelConfig as toUnetConfig, vaeModelOverrides as toVaeOverrides } from '../../artifacts/config_translation.js';
 
 export const SOURCE_MODES = ['psu', 'lsu', 'identity', 'noise_upsampling'] as const;
 export const INTERPOLATIONS = ['nearest', 'bilinear', 'bicubic'] as const;
-/** Mirrors src/flow/solvers SOLVER_NAMES (a test keeps them equal; the config stays free of native code). */
-export const SOLVERS = ['euler', 'midpoint', 'heun', 'heun2', 'heun3', 'rk4', 'rk4_classic', 'dopri5'] as const;
-/** Mirrors src/models VAE_PRESETS (kept equal by a test). */
-export const VAE_PRESET_NAMES = ['sd', 'vae_small', 'vae_f4c8'] as const;
 
 export const unetSpec = obj('EfficientUNet (reference option names)', {
   in_channels: int({ doc: 'input channels: x_t plus the concatenated context latent', default: 8, min: 1 }),
@@ -42,7 +41,7 @@ export const vaeSpec = obj('first stage (KL autoencoder, LDM key names)', {
 export const flowSpec = obj('coupling flow matching', {
   schedule: oneOf(['linear', 'gvp'] as const, { doc: 'probability path: linear (x_t = t x1 + (1−t) x0) or gvp (sin/cos)', default: 'linear' }),
   sigma_min: num({ doc: 'std of the Gaussian around the path (linear only)', default: 0, min: 0 }),
-  noising_step: int({ doc: 'forward-diffusion step (of 1000, cosine schedule) used to noise x0; −1 disables', default: 400, min: -1, max: 999 }),
+  noising_step: int({ doc: 'forward-diffusion step (of 1000, cosine schedule) used to noise x0; −1 disables', default: 400, min: NOISE_STEP_MIN, max: NOISE_STEP_MAX }),
   source: oneOf(SOURCE_MODES, { doc: 'how the low-res latent becomes x0 / context: psu (pixel-space upsampling, the paper), lsu (latent interpolation), identity, noise_upsampling', default: 'psu' }),
   lsu_interpolation: oneOf(INTERPOLATIONS, { doc: 'interpolation for source = lsu', default: 'bilinear' }),
   start_from_noise: bool({ doc: 'x0 = N(0, I) with the low-res latent as context (plain conditional FM) instead of the coupling', default: false }),
@@ -81,7 +80,7 @@ export const emaSpec = obj('EMA of the weights (reference rule: copy until updat
 
 export const valSpec = obj('validation', {
   every: int({ doc: 'validate every n optimizer steps (0 = never)', default: 5000, min: 0 }),
-  solver: oneOf(SOLVERS, { doc: 'ODE solver for validation samples', default: 'rk4' }),
+  solver: oneOf(SOLVER_NAMES, { doc: 'ODE solver for validation samples', default: 'rk4' }),
   num_steps: int({ doc: 'time-grid points (N points = N − 1 steps)', default: 40, min: 2 }),
   limit_batches: int({ doc: 'validation batches per run', default: 64, min: 1 }),
   num_crops: int({ doc: 'random crops per image for patch metrics', default: 4, min: 1 }),
@@ -139,16 +138,8 @@ export type FlowOptions = FmboostConfig['model']['flow'];
 export type DataOptions = FmboostConfig['data'];
 export type TrainOptions = FmboostConfig['train'];
 
-const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
 /** UNet options as the constructor config of src/models (camelCase keys: in_channels → inChannels). */
-export function unetModelConfig(o: UnetOptions): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [camel(k), v]));
-}
+export const unetModelConfig = (o: UnetOptions): Record<string, unknown> => toUnetConfig(o);
 
 /** VAE architecture overrides (non-null keys only) as src/models AutoencoderKL config keys (ch_mult → chMult). */
-export function vaeModelOverrides(o: VaeOptions): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(o).filter(([k, v]) => k !== 'preset' && k !== 'path' && v !== null).map(([k, v]) => [camel(k), v]),
-  );
-}
+export const vaeModelOverrides = (o: VaeOptions): Record<string, unknown> => toVaeOverrides(o);

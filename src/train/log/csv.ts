@@ -5,7 +5,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from './logger.js';
-import type { RgbImage } from '../png.js';
+import type { RgbImage } from '../../util/png.js';
 
 export class CsvLogError extends Error {
   override name = 'CsvLogError';

@@ -1,5 +1,5 @@
 // The logging interface the trainer talks to; CSV, TensorBoard and W&B implement it.
-import type { RgbImage } from '../png.js';
+import type { RgbImage } from '../../util/png.js';
 
 export interface Logger {
   /** Scalars for one step, e.g. { 'train/loss': 0.12, 'train/lr': 3e-5 }. */

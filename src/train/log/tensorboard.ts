@@ -7,9 +7,9 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { maskedCrc32c } from './crc.js';
+import { maskedCrc32c } from '../../util/crc32c.js';
 import { ProtoWriter } from './protobuf.js';
-import { encodePng, type RgbImage } from '../png.js';
+import { encodePng, type RgbImage } from '../../util/png.js';
 import type { Logger } from './logger.js';
 
 export function tfRecord(data: Uint8Array): Buffer {

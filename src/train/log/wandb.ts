@@ -1,7 +1,7 @@
 // Weights & Biases logging through the optional `@wandb/sdk` package. Asking for W&B without a usable
 // client is an error at start — never a silent no-op that loses a run's metrics.
 import type { Logger } from './logger.js';
-import type { RgbImage } from '../png.js';
+import type { RgbImage } from '../../util/png.js';
 
 export class WandbUnavailableError extends Error {
   override name = 'WandbUnavailableError';

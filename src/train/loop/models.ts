@@ -5,8 +5,7 @@ import { existsSync } from 'node:fs';
 import { Dropout, type Module } from '../../nn/index.js';
 import type { Generator } from '../../tensor/index.js';
 import { AutoencoderKL, EfficientUNet, createVAE, loadVaeWeightsInto } from '../../models/index.js';
-import { readSafetensorsHeader, detectWeightsFormat } from '../../io/index.js';
-import { CHECKPOINT_FORMAT } from '../checkpoint.js';
+import { openArtifact } from '../../artifacts/open.js';
 import { unetModelConfig, vaeModelOverrides, type FmboostConfig, type VaeOptions } from '../config/index.js';
 
 export class ModelSetupError extends Error {
@@ -25,7 +24,7 @@ export function buildVAE(o: VaeOptions): AutoencoderKL {
 /** True when the file is an fmboost training checkpoint (a safetensors file with our format tag). */
 export function isTrainingCheckpoint(path: string): boolean {
   try {
-    return detectWeightsFormat(path) === 'safetensors' && readSafetensorsHeader(path).metadata.format === CHECKPOINT_FORMAT;
+    return openArtifact(path).kind === 'checkpoint';
   } catch {
     return false;
   }

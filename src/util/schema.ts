@@ -2,7 +2,7 @@
 // validate() fills defaults and reports every problem at once, each naming its key path; unknown keys
 // are errors that suggest the nearest valid key (a misspelled key silently ignored would leave the
 // default in force without anyone noticing).
-import { nearest } from '../../util/suggest.js';
+import { nearest } from './suggest.js';
 
 export type Issue = { path: string; message: string };
 
@@ -48,7 +48,7 @@ export const obj = <F extends Record<string, Spec>>(doc: string, fields: F): Obj
 export const nullable = <I extends Spec>(of: I, o: { doc: string; default?: unknown }): NullableSpec<I> =>
   ({ kind: 'nullable', of, doc: o.doc, default: (o.default === undefined ? null : o.default) as null });
 
-export { editDistance, nearest } from '../../util/suggest.js';
+export { editDistance, nearest } from './suggest.js';
 
 export function unknownKeyMessage(key: string, valid: string[]): string {
   const near = nearest(key, valid);

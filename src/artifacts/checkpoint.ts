@@ -14,8 +14,9 @@ import type { Tensor } from '../tensor/index.js';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/safetensors.js';
 import type { Json, OptimizerMeta, OptimizerStateDict } from '../nn/optim/index.js';
 
-export const CHECKPOINT_FORMAT = 'fmboost-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './formats.js';
+
+export { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './formats.js';
 export const CHECKPOINT_EXT = '.safetensors';
 
 export class CheckpointError extends Error {

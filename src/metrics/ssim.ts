@@ -2,10 +2,10 @@
 // sigma 1.5, K1 0.01, K2 0.03, population (not sample) covariances, averaged over the "valid"
 // region and channels — the values of skimage (gaussian_weights=True, use_sample_covariance=False),
 // pytorch-msssim and torchmetrics. The Gaussian filter is a separable depthwise libtorch conv2d.
-import { Tensor } from '../../tensor/tensor.js';
-import { tensor, cat } from '../../tensor/creation.js';
-import { conv2d } from '../../tensor/functional.js';
-import { tidy } from '../../tensor/scope.js';
+import { Tensor } from '../tensor/tensor.js';
+import { tensor, cat } from '../tensor/creation.js';
+import { conv2d } from '../tensor/functional.js';
+import { tidy } from '../tensor/scope.js';
 import { dataRangeOf, pairAs4d, reduce, type MetricOptions } from './common.js';
 
 export interface SsimOptions extends MetricOptions {

@@ -1,5 +1,5 @@
 // Peak signal-to-noise ratio per image: 10 · log10(dataRange² / MSE) (Infinity for identical images).
-import type { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { dataRangeOf, pairAs4d, perImageMse, reduce, type MetricOptions } from './common.js';
 
 export function psnrFromMse(mse: number, dataRange: number): number {

@@ -1,5 +1,5 @@
 // Mean squared error per image (values in whatever range the images use).
-import type { Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { pairAs4d, perImageMse, reduce, type MetricOptions } from './common.js';
 
 export function mse(a: Tensor, b: Tensor, o: { reduction: 'none' }): number[];

@@ -1,6 +1,6 @@
 // A minimal PNG encoder (8-bit RGB or grayscale, filter 0, zlib via node:zlib): signature, IHDR, IDAT, IEND.
 import { deflateSync } from 'node:zlib';
-import { pngChunk } from '../data/png_text.js';
+import { pngChunk } from './png_text.js';
 
 /** An 8-bit image stored row-major, `channels` interleaved bytes per pixel. */
 export interface RgbImage {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tensor, randn, nn, tidy, Generator, manualSeed, writeSafetensors, liveTensors, type Tensor } from '../../src/index.js';
-import { CheckpointDir, CheckpointError, loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { CheckpointDir, CheckpointError, loadCheckpoint, saveCheckpoint } from '../../src/artifacts/checkpoint.js';
 import { EMA } from '../../src/train/ema.js';
 import { ROOT } from '../helpers.js';
 

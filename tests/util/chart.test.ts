@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { barChartSvg, lineChartSvg, svgToPng, tickLabel } from '../../src/train/chart.js';
+import { barChartSvg, lineChartSvg, svgToPng, tickLabel } from '../../src/util/chart.js';
 
 test('line chart: title, subtitle, axis labels, legend entries, log ticks; rendered with text and the series colour', async () => {
   const steps = Array.from({ length: 50 }, (_, i) => i * 20);

@@ -10,11 +10,11 @@
 // paired comparison has less sampling noise), and the defaults use 512 directions × 4 repeats (theirs: 128 × 4).
 // Numbers depend on the patch and image counts and on the images' range; they are comparable between rows of
 // one evaluation, not with published SWD or FID values.
-import { Tensor } from '../../tensor/tensor.js';
-import { tensor, randint, randn, cat, zerosLike } from '../../tensor/creation.js';
-import { conv2d, pad } from '../../tensor/functional.js';
-import { Generator } from '../../tensor/generator.js';
-import { tidy } from '../../tensor/scope.js';
+import { Tensor } from '../tensor/tensor.js';
+import { tensor, randint, randn, cat, zerosLike } from '../tensor/creation.js';
+import { conv2d, pad } from '../tensor/functional.js';
+import { Generator } from '../tensor/generator.js';
+import { tidy } from '../tensor/scope.js';
 
 export interface SwdOptions {
   /** Seed of the patch positions and the projection directions (default 0). */

@@ -1,8 +1,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
-import { plotLines, lossCurvePng, niceTicks } from '../../src/train/plot.js';
-import { encodePng, PngError } from '../../src/train/png.js';
+import { plotLines, lossCurvePng, niceTicks } from '../../src/util/plot.js';
+import { encodePng, PngError } from '../../src/util/png.js';
 
 // Bitwise CRC-32 (IEEE), independent of the encoder's table.
 function refCrc32(b: Uint8Array): number {

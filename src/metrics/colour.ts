@@ -1,7 +1,7 @@
 // Colour shift per image: the largest per-channel |mean(a) − mean(b)|, in 8-bit levels (x/255 of the range), for
 // images in [−1, 1]. A decoder that turns green brown moves a channel mean; blur and noise do not.
-import type { Tensor } from '../../tensor/tensor.js';
-import { tidy } from '../../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { tidy } from '../tensor/scope.js';
 import { pairAs4d, reduce, type MetricOptions } from './common.js';
 
 export function colourShift(a: Tensor, b: Tensor, o: Pick<MetricOptions, 'reduction'> & { reduction: 'none' }): number[];

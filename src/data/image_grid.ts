@@ -1,7 +1,7 @@
 // The validation grid: one row per image, columns HR | LR (upsampled view) | prediction, 2 px gaps.
-import { floatCHWToU8HWC } from '../../data/index.js';
-import type { Tensor } from '../../tensor/index.js';
-import type { RgbImage } from '../png.js';
+import { floatCHWToU8HWC } from './index.js';
+import type { Tensor } from '../tensor/index.js';
+import type { RgbImage } from '../util/png.js';
 
 const GAP = 2;
 

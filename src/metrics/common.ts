@@ -1,5 +1,5 @@
 // Shared input handling for the image quality metrics.
-import { Tensor } from '../../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 
 export interface MetricOptions {
   /** max − min of the value range: 2 for images in [-1, 1] (our default), 1 for [0, 1], 255 for uint8 levels. */

@@ -3,7 +3,7 @@
 // the bench's ratio chart.
 import sharp from 'sharp';
 import { niceTicks } from './plot.js';
-import { escapeXml } from '../util/xml.js';
+import { escapeXml } from './xml.js';
 
 export interface ChartSeries {
   label: string;
