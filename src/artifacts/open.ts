@@ -1,7 +1,7 @@
 // openArtifact: what a weights file is, its metadata, config and tensor names, from its header alone; tensors
 // are read per section on request. Every reader that asks "what is this file?" asks here.
 import type { Tensor } from '../tensor/index.js';
-import { detectWeightsFormat, readSafetensors, readSafetensorsHeader, type SafetensorsEntry } from '../io/index.js';
+import { detectWeightsFormat, readSafetensors, readSafetensorsHeader, WeightsFileError, type SafetensorsEntry } from '../io/index.js';
 import { BUNDLE_FORMAT, CHECKPOINT_FORMAT, WEIGHTS_FORMAT } from './formats.js';
 
 /** bundle / checkpoint / weights: ours (formats.ts); safetensors: anyone's (diffusers, LDM); torch: a .ckpt / .pt. */
@@ -42,7 +42,7 @@ export function openArtifact(path: string): Artifact {
   try {
     container = detectWeightsFormat(path);
   } catch (e) {
-    throw new ArtifactError(path, (e as Error).message.replace(`${path}: `, ''));
+    throw new ArtifactError(path, e instanceof WeightsFileError ? e.detail : (e as Error).message);
   }
   if (container === null) throw new ArtifactError(path, 'not a safetensors or PyTorch file');
   const head = container === 'safetensors' ? readSafetensorsHeader(path) : null;

@@ -1,5 +1,5 @@
 // The validation grid: one row per image, columns HR | LR (upsampled view) | prediction, 2 px gaps.
-import { floatCHWToU8HWC } from './index.js';
+import { floatCHWToU8HWC } from './pixels.js';
 import type { Tensor } from '../tensor/index.js';
 import type { RgbImage } from '../util/png.js';
 

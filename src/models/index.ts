@@ -5,7 +5,7 @@ export { EfficientUNet, resolveUNetConfig, timestepEmbedding, unetStateDictFromC
 export { AutoencoderKL, DiagonalGaussianDistribution, PatchMoments, pcaInitShortcut, resolveVAEConfig, SD_VAE_DEFAULTS, toLdmVaeStateDict, diffusersVaeKeyToLdm, type AutoencoderKLConfig, type ResolvedVAEConfig } from './vae/index.js';
 export { ModelConfigError } from './config_util.js';
 export { runParity, loadParityFixture, DEFAULT_TOLERANCE, ZERO_GRAD_FLOOR, ParityFixtureError, type ParityFixture, type ParityReport, type ParityEntry, type ParityTolerance } from './parity.js';
-export { UNET_PRESETS, VAE_PRESETS, createUNet, createVAE, type Preset, type UNetPresetName, type VAEPresetName } from './presets.js';
+export { UNET_PRESETS, VAE_PRESETS, createUNet, createVAE, presetConfig, type Preset, type UNetPresetName, type VAEPresetName } from './presets.js';
 export { unetMacs, vaeMacs } from './flops.js';
 export {
   loadVae, loadUnet, readVaeWeights, readUnetWeights, buildVae, buildUnet, inferVaeConfig, configForMetadata, ModelLoadError, WEIGHTS_FORMAT,

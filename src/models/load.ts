@@ -14,7 +14,7 @@ import {
 } from '../io/index.js';
 import { AutoencoderKL, resolveVAEConfig, toLdmVaeStateDict, vaeKeyLayout, VAE_PREFIXES, type ResolvedVAEConfig } from './vae/index.js';
 import { EfficientUNet, resolveUNetConfig, selectUnetWeights, unetConfigToSnake, type ResolvedUNetConfig, type UnetWeights } from './unet/index.js';
-import { UNET_PRESETS, VAE_PRESETS, type Preset } from './presets.js';
+import { UNET_PRESETS, VAE_PRESETS, presetConfig } from './presets.js';
 import { ModelConfigError } from './config_util.js';
 
 /** `__metadata__.format` of the weight files `fmboost convert` writes. */
@@ -143,12 +143,6 @@ function flatCamel(o: Record<string, unknown>): Record<string, unknown> {
     flat = { ...(ddconfig as Record<string, unknown>), ...rest };
   }
   return camelKeys(flat, { onDuplicate: (k) => new ModelConfigError(`config key '${k}' given twice (snake_case and camelCase)`) });
-}
-
-function presetConfig<C>(presets: Record<string, Preset<C>>, name: string, what: string): Record<string, unknown> {
-  const p = presets[name];
-  if (!p) throw new ModelConfigError(`unknown ${what} preset '${name}' (known: ${Object.keys(presets).join(', ')})`);
-  return { ...(p.config as Record<string, unknown>) };
 }
 
 /**

@@ -86,20 +86,17 @@ export const VAE_PRESETS = {
 
 /** A UNet from a preset name or a config (with optional overrides on top of a preset). */
 export function createUNet(spec: UNetPresetName | EfficientUNetConfig | Record<string, unknown>, overrides: Partial<EfficientUNetConfig> = {}): EfficientUNet {
-  if (typeof spec === 'string') {
-    const p = (UNET_PRESETS as Record<string, Preset<EfficientUNetConfig>>)[spec];
-    if (!p) throw new ModelConfigError(`unknown UNet preset '${spec}' (known: ${Object.keys(UNET_PRESETS).join(', ')})`);
-    return new EfficientUNet({ ...p.config, ...overrides });
-  }
-  return new EfficientUNet({ ...spec, ...overrides });
+  return new EfficientUNet({ ...(typeof spec === 'string' ? presetConfig(UNET_PRESETS, spec, 'UNet') : spec), ...overrides });
 }
 
 /** An AutoencoderKL from a preset name or a config. */
 export function createVAE(spec: VAEPresetName | AutoencoderKLConfig | Record<string, unknown>, overrides: Partial<AutoencoderKLConfig> = {}): AutoencoderKL {
-  if (typeof spec === 'string') {
-    const p = (VAE_PRESETS as Record<string, Preset<AutoencoderKLConfig>>)[spec];
-    if (!p) throw new ModelConfigError(`unknown VAE preset '${spec}' (known: ${Object.keys(VAE_PRESETS).join(', ')})`);
-    return new AutoencoderKL({ ...p.config, ...overrides });
-  }
-  return new AutoencoderKL({ ...spec, ...overrides });
+  return new AutoencoderKL({ ...(typeof spec === 'string' ? presetConfig(VAE_PRESETS, spec, 'VAE') : spec), ...overrides });
+}
+
+/** A copy of a preset's config by name, without building the model; an unknown name is a ModelConfigError listing the known ones. */
+export function presetConfig<C>(presets: Record<string, Preset<C>>, name: string, what: 'UNet' | 'VAE'): C {
+  const p = presets[name];
+  if (!p) throw new ModelConfigError(`unknown ${what} preset '${name}' (known: ${Object.keys(presets).join(', ')})`);
+  return { ...p.config };
 }

@@ -10,12 +10,11 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { withDefaultDevice, type Precision, type Tensor } from '../tensor/index.js';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/index.js';
 import {
-  EfficientUNet, AutoencoderKL, resolveUNetConfig, resolveVAEConfig, readVaeStateDict, VAE_PRESETS, type ResolvedUNetConfig, type ResolvedVAEConfig,
+  EfficientUNet, AutoencoderKL, resolveUNetConfig, resolveVAEConfig, readVaeStateDict, presetConfig, VAE_PRESETS, type ResolvedUNetConfig, type ResolvedVAEConfig,
 } from '../models/index.js';
-import { samplingOptionProblem, type SamplingOption, type SolverName } from '../flow/index.js';
+import { samplingOptionProblem, type SolverName } from '../flow/index.js';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, CHECKPOINT_FORMAT } from '../artifacts/formats.js';
 import { openArtifact, type ArtifactKind } from '../artifacts/open.js';
-import { isVaePresetName, VAE_PRESET_NAMES } from '../models/preset_names.js';
 import { unetModelConfig, vaeModelOverrides } from '../artifacts/config_translation.js';
 import { ModelLoadError } from './errors.js';
 
@@ -82,12 +81,10 @@ export function resolveFlowConfig(raw: Partial<FlowBundleConfig> | Record<string
   if (c.source !== 'psu' && c.source !== 'lsu') throw bad('source', "'psu' or 'lsu'");
   if (!['nearest', 'bilinear', 'bicubic'].includes(c.lsuInterpolation)) throw bad('lsuInterpolation', 'nearest, bilinear or bicubic');
   if (c.pixelResize !== 'bilinear' && c.pixelResize !== 'bicubic') throw bad('pixelResize', 'bilinear or bicubic');
-  const problem = (k: 'noiseStep' | 'solver' | 'steps', option: SamplingOption) => {
-    const p = samplingOptionProblem(option, c[k]);
-    return p && new ModelLoadError(where, null, `flow.${k} ${p}`);
-  };
-  const sampling = problem('noiseStep', 'noiseStep') ?? problem('solver', 'solver') ?? problem('steps', 'gridPoints');
-  if (sampling) throw sampling;
+  for (const [k, option] of [['noiseStep', 'noiseStep'], ['solver', 'solver'], ['steps', 'gridPoints']] as const) {
+    const problem = samplingOptionProblem(option, c[k]);
+    if (problem) throw new ModelLoadError(where, null, `flow.${k} ${problem}`);
+  }
   if (typeof c.startFromNoise !== 'boolean') throw bad('startFromNoise', 'a boolean');
   if (!(c.scaleFactor > 0)) throw bad('scaleFactor', '> 0');
   if (!Number.isInteger(c.factor) || c.factor < 1) throw bad('factor', 'an integer ≥ 1');
@@ -266,8 +263,7 @@ export function loadTrainingCheckpoint(path: string, opts: CheckpointLoadOptions
   let vaeCfg: Obj;
   try {
     // the config alone (no weights allocated): the preset's, with the checkpoint's overrides on top
-    if (!isVaePresetName(preset)) throw new Error(`unknown VAE preset '${preset}' (known: ${VAE_PRESET_NAMES.join(', ')})`);
-    const resolved = resolveVAEConfig({ ...VAE_PRESETS[preset].config, ...vaeOverrides });
+    const resolved = resolveVAEConfig({ ...presetConfig(VAE_PRESETS, preset, 'VAE'), ...vaeOverrides });
     vaeCfg = { ...resolved, scaleFactor: flowOpts.scale_factor ?? resolved.scaleFactor };
   } catch (e) {
     throw new ModelLoadError(path, null, `config model.vae: ${(e as Error).message}`);

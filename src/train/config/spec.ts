@@ -139,7 +139,7 @@ export type DataOptions = FmboostConfig['data'];
 export type TrainOptions = FmboostConfig['train'];
 
 /** UNet options as the constructor config of src/models (camelCase keys: in_channels → inChannels). */
-export const unetModelConfig = (o: UnetOptions): Record<string, unknown> => toUnetConfig(o);
+export const unetModelConfig: (o: UnetOptions) => Record<string, unknown> = toUnetConfig;
 
 /** VAE architecture overrides (non-null keys only) as src/models AutoencoderKL config keys (ch_mult → chMult). */
-export const vaeModelOverrides = (o: VaeOptions): Record<string, unknown> => toVaeOverrides(o);
+export const vaeModelOverrides: (o: VaeOptions) => Record<string, unknown> = toVaeOverrides;
