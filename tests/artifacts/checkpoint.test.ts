@@ -89,7 +89,7 @@ test('a save that fails mid-write (disk full) leaves the previous checkpoint int
     // A child process with a 16 KiB file-size limit saves a 400 KB checkpoint over `last`: the header
     // fits, the tensor bytes do not, so write() fails half-way (EFBIG, as ENOSPC would).
     const lib = join(ROOT, 'dist', 'src', 'index.js');
-    const ckLib = join(ROOT, 'dist', 'src', 'train', 'checkpoint.js');
+    const ckLib = join(ROOT, 'dist', 'src', 'artifacts', 'checkpoint.js');
     const js = `import { randn } from ${JSON.stringify(lib)}; import { CheckpointDir } from ${JSON.stringify(ckLib)};
       try { new CheckpointDir(${JSON.stringify(dir)}).save({ step: 5, model: new Map([['w', randn([100000])]]) }, ['last']); console.log('WROTE'); }
       catch (e) { console.log('ERR ' + e.name + ': ' + e.message); }`;
