@@ -1,11 +1,11 @@
 // The layering of src/ (npm test runs `depcruise`, .ci/run runs npm test): a folder may import only folders of a
 // lower rank, never a sibling of its own rank (type-only imports count), and no run-time import may close a cycle.
-//   util → tensor (with the native addon) → nn, io → flow, models, data, metrics → artifacts
+//   util → tensor (with the native addon) → nn, io, distributed → flow, models, data, metrics → artifacts
 //        → train, pipeline → eval, serve → cli        (src/index.ts, the package entry, may import any of them)
 const RANKS = [
   ['util'],
   ['tensor'],
-  ['nn', 'io'],
+  ['nn', 'io', 'distributed'],
   ['flow', 'models', 'data', 'metrics'],
   ['artifacts'],
   ['train', 'pipeline'],

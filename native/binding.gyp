@@ -1,8 +1,8 @@
 {
   "targets": [{
     "target_name": "fmboost_native",
-    "sources": ["src/addon.cc", "src/common.cc", "src/dispatch.cc", "src/tensor_api.cc", "src/generator.cc", "src/profiler.cc", "src/fused.cc"],
-    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<!@(node libtorch.cjs --include)"],
+    "sources": ["src/addon.cc", "src/common.cc", "src/dispatch.cc", "src/tensor_api.cc", "src/generator.cc", "src/profiler.cc", "src/fused.cc", "src/distributed.cc"],
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<!@(node libtorch.cjs --include)", "shim"],
     "defines": ["NAPI_EXPERIMENTAL", "NAPI_CPP_EXCEPTIONS"],
     "cflags!": ["-fno-exceptions", "-fno-rtti"],
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],

@@ -52,8 +52,14 @@ if (require.main === module) {
   libs.push('-Wl,--as-needed');
   // Prebuilt libtorch from pytorch.org uses the pre-C++11 ABI; distro builds use the new one.
   const abi = found.source === 'LIBTORCH' && fs.existsSync(path.join(found.lib, '..', 'build-hash')) ? '-D_GLIBCXX_USE_CXX11_ABI=0' : '';
+  // c10d's Gloo process group needs gloo's headers (Debian: libgloo-dev; pip/libtorch zips ship them in include/);
+  // NCCL's needs a CUDA libtorch and nccl.h. Without them the addon builds and says so when asked for that backend.
+  const defs = [];
+  const incDirs = [found.include, '/usr/include', '/usr/local/include', process.env.CUDA_HOME && path.join(process.env.CUDA_HOME, 'include')].filter(Boolean);
+  if (incDirs.some((d) => fs.existsSync(path.join(d, 'gloo', 'context.h')))) defs.push('-DUSE_C10D_GLOO');
+  if (fs.existsSync(path.join(found.lib, 'libtorch_cuda.so')) && incDirs.some((d) => fs.existsSync(path.join(d, 'nccl.h')))) defs.push('-DUSE_C10D_NCCL');
   if (what === '--include') console.log(inc.join(' '));
   else if (what === '--libs') console.log(libs.join(' '));
-  else if (what === '--cflags') console.log(abi);
+  else if (what === '--cflags') console.log([abi, ...defs].filter(Boolean).join(' '));
   else console.log(JSON.stringify(found));
 }

@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 need=()
 # chromium: the web page test (tests/serve/browser.test.ts) drives it headless through playwright-core;
+# libgloo-dev: the Gloo headers c10d's CPU process group is built with (data-parallel training, src/distributed);
 # fonts-dejavu-core: the text of charts and labelled images (SVG rendered by sharp / librsvg, src/util/chart.ts)
-for pkg in libtorch-dev libopenblas-dev chromium fonts-dejavu-core; do
+for pkg in libtorch-dev libgloo-dev libopenblas-dev chromium fonts-dejavu-core; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ -z "${LIBTORCH:-}" ] && [ ${#need[@]} -gt 0 ]; then

@@ -7,6 +7,7 @@ export * as models from './models/index.js';
 export * as data from './data/index.js';
 export * as evaluation from './eval/index.js';
 export * as train from './train/index.js';
+export * as distributed from './distributed/index.js';
 export {
   Upsampler, UpsampleResult, writeBundle, loadModel, ModelLoadError, DefaultModelMissingError, PipelineError, NonFiniteError,
   type UpsamplerLoadOptions, type UpsampleOptions, type ImageInput, type SaveOptions, type UpsampleInfo, type UpsampleStage, type ProgressCallback, type LatentInput, type FlowBundleConfig,

@@ -25,6 +25,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fmb::initGenerator(env, exports);
   fmb::initProfiler(env, exports);
   fmb::initFused(env, exports);
+  fmb::initDistributed(env, exports);
   return exports;
 }
 

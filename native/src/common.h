@@ -15,6 +15,20 @@ struct Box {
   int64_t reported = 0;  // bytes reported to V8 for this handle
 };
 
+// Every handle given to JS is an External type-tagged with its kind (napi_type_tag_object), so a handle
+// of one kind passed where another is expected (a tensor as a Generator, …) is a usage error naming
+// both, never a reinterpretation of memory.
+enum class Kind { Tensor, Generator, ProcessGroup, Reducer };
+const char* kindName(Kind k);
+void tagHandle(const Napi::Value& handle, Kind k);
+// The handle's payload when `v` is a handle of kind `k`; otherwise throws EFMBOOST "<what>: expected a
+// <kind> handle, got <what v is>".
+void* unwrapHandle(const Napi::Value& v, Kind k, const std::string& what);
+template <typename T>
+T* unwrapAs(const Napi::Value& v, Kind k, const std::string& what) {
+  return static_cast<T*>(unwrapHandle(v, k, what));
+}
+
 extern std::atomic<int64_t> g_live;
 extern std::atomic<int64_t> g_live_bytes;
 extern std::atomic<int64_t> g_collected;  // handles freed by the GC without dispose()
@@ -52,6 +66,7 @@ void initTensorApi(Napi::Env env, Napi::Object exports);
 void initGenerator(Napi::Env env, Napi::Object exports);
 void initProfiler(Napi::Env env, Napi::Object exports);
 void initFused(Napi::Env env, Napi::Object exports);
+void initDistributed(Napi::Env env, Napi::Object exports);
 at::Generator& unwrapGenerator(const Napi::Value& v);
 
 }  // namespace fmb

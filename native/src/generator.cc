@@ -8,8 +8,7 @@ namespace {
 struct GenBox { at::Generator g; };
 
 GenBox* unwrapGen(const Napi::Value& v) {
-  if (!v.IsExternal()) throwUsage(v.Env(), "expected a Generator handle");
-  return v.As<Napi::External<GenBox>>().Data();
+  return unwrapAs<GenBox>(v, Kind::Generator, "Generator");
 }
 
 Napi::Value New(const Napi::CallbackInfo& info) {
@@ -19,7 +18,9 @@ Napi::Value New(const Napi::CallbackInfo& info) {
     if (dev == "cpu") g = at::make_generator<at::CPUGeneratorImpl>();
     else throwUsage(info.Env(), "Generator: device " + dev + " is not supported by this build");
     g.set_current_seed(static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value()));
-    return Napi::External<GenBox>::New(info.Env(), new GenBox{g}, [](Napi::BasicEnv, GenBox* b) { delete b; });
+    auto h = Napi::External<GenBox>::New(info.Env(), new GenBox{g}, [](Napi::BasicEnv, GenBox* b) { delete b; });
+    tagHandle(h, Kind::Generator);
+    return h;
   });
 }
 

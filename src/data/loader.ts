@@ -3,6 +3,11 @@
 // on JPEG decoding. Items that fail to decode are skipped (reported on the source); a batch is
 // always the next `batchSize` good items in permutation order, so resuming from a saved state gives
 // exactly the batches an uninterrupted run would have given.
+//
+// Data-parallel (`shard`): every rank computes the same permutation and rank r of W takes the
+// positions ≡ r (mod W), as torch's DistributedSampler; an epoch uses ⌊n/W⌋·W positions, so every rank
+// has as many items. The saved position is global (the next step's first position), so a run resumes
+// on any world size; it is exact when no item was skipped (ranks that skip drift by their skips).
 import os from 'node:os';
 import { Tensor } from '../tensor/tensor.js';
 import { tensor, stack } from '../tensor/creation.js';
@@ -27,6 +32,8 @@ export interface LoaderOptions {
   /** Image augmentation, run in the workers. Random draws depend only on (seed, epoch, item). */
   augment?: AugmentSpec;
   maxPixels?: number;
+  /** Data-parallel: this rank's share of every epoch (default: the whole epoch). */
+  shard?: { rank: number; worldSize: number };
 }
 
 /** Where the next batch starts: exact resume needs this and the options. */
@@ -76,6 +83,10 @@ export class DataLoader {
   private queue: Pending[] = [];
   private perms = new Map<number, Uint32Array>();
   private busy = false;
+  private readonly rank: number;
+  private readonly world: number;
+  /** Positions an epoch uses: ⌊n/W⌋·W. */
+  private readonly limit: number;
   /** Per-batch wait times (ms), most recent last. */
   readonly waits: number[] = [];
 
@@ -85,11 +96,18 @@ export class DataLoader {
     this.batchSize = opts.batchSize;
     this.opts = { shuffle: true, seed: 0, dropLast: true, prefetch: 2, ...opts };
     if (this.opts.dropLast && source.length < this.batchSize) throw new DataSourceError(source.name, `${source.length} items cannot fill one batch of ${this.batchSize} with dropLast`);
+    this.rank = opts.shard?.rank ?? 0;
+    this.world = opts.shard?.worldSize ?? 1;
+    if (!(Number.isInteger(this.world) && this.world >= 1 && Number.isInteger(this.rank) && this.rank >= 0 && this.rank < this.world)) throw new RangeError(`DataLoader: shard rank ${this.rank} of world size ${this.world}`);
+    this.limit = Math.floor(source.length / this.world) * this.world;
+    if (this.opts.dropLast && this.limit / this.world < this.batchSize) throw new DataSourceError(source.name, `${source.length} items give each of ${this.world} ranks ${this.limit / this.world}, fewer than one batch of ${this.batchSize}`);
+    this.epoch = this.schedEpoch = 0;
+    this.pos = this.schedPos = this.rank;
     this.pool = new DecodePool(opts.numWorkers ?? Math.max(1, os.availableParallelism() - 1));
   }
 
   state(): LoaderState {
-    return { epoch: this.epoch, index: this.pos, seed: this.opts.seed, length: this.source.length };
+    return { epoch: this.epoch, index: this.pos - this.rank, seed: this.opts.seed, length: this.source.length };
   }
 
   /** Continue from a saved state (same source and options). Prefetched work is dropped. */
@@ -99,7 +117,8 @@ export class DataLoader {
     if (!(Number.isInteger(s.epoch) && s.epoch >= 0 && Number.isInteger(s.index) && s.index >= 0 && s.index <= s.length)) throw new RangeError(`DataLoader.loadState: bad position epoch ${s.epoch}, index ${s.index}`);
     this.dropQueue();
     this.epoch = this.schedEpoch = s.epoch;
-    this.pos = this.schedPos = s.index;
+    // this rank's first position at or after the saved global one
+    this.pos = this.schedPos = s.index + ((((this.rank - s.index) % this.world) + this.world) % this.world);
     this.normalize();
   }
 
@@ -109,8 +128,8 @@ export class DataLoader {
   }
 
   private normalize(): void {
-    if (this.pos >= this.source.length) { this.epoch++; this.pos = 0; }
-    if (this.schedPos >= this.source.length) { this.schedEpoch++; this.schedPos = 0; }
+    if (this.pos >= this.limit) { this.epoch++; this.pos = this.rank; }
+    if (this.schedPos >= this.limit) { this.schedEpoch++; this.schedPos = this.rank; }
   }
 
   private perm(epoch: number): Uint32Array | null {
@@ -146,7 +165,7 @@ export class DataLoader {
         p.error = e.message;
       }
       this.queue.push(p);
-      this.schedPos++;
+      this.schedPos += this.world;
       this.normalize();
     }
   }
@@ -171,7 +190,7 @@ export class DataLoader {
     let waitMs = 0;
     for (;;) {
       const epoch = this.epoch;
-      const wholeEpoch = this.pos === 0;
+      const wholeEpoch = this.pos === this.rank;
       const got: ItemOut[] = [];
       while (got.length < this.batchSize) {
         this.schedule();
@@ -184,7 +203,7 @@ export class DataLoader {
           waitMs += performance.now() - t0;
         }
         this.queue.shift();
-        this.pos = p.pos + 1;
+        this.pos = p.pos + this.world;
         this.normalize();
         if (p.error) { this.source.reportSkip({ name: p.key, reason: p.error, index: p.index }); continue; }
         if (res && !res.ok) {

@@ -133,9 +133,26 @@ export interface RandomOptions extends TensorOptions { generator?: Generator }
 const gen = (o: RandomOptions) => o.generator ?? null;
 
 /** N(0, 1) samples; with a Generator, the same stream as torch.randn(..., generator=g). */
-export function randn(shape: Shape, opts: RandomOptions = {}): Tensor { return finish(A.randn(shape, gen(opts), dt(opts), null, dev(opts)), { requiresGrad: opts.requiresGrad }); }
+export function randn(shape: Shape, opts: RandomOptions = {}): Tensor {
+  return finish(sharded(shape, opts.generator, (s) => A.randn(s, gen(opts), dt(opts), null, dev(opts))), { requiresGrad: opts.requiresGrad });
+}
 /** U[0, 1) samples. */
-export function rand(shape: Shape, opts: RandomOptions = {}): Tensor { return finish(A.rand(shape, gen(opts), dt(opts), null, dev(opts)), { requiresGrad: opts.requiresGrad }); }
+export function rand(shape: Shape, opts: RandomOptions = {}): Tensor {
+  return finish(sharded(shape, opts.generator, (s) => A.rand(s, gen(opts), dt(opts), null, dev(opts))), { requiresGrad: opts.requiresGrad });
+}
+
+/** A batch-leading draw from a Generator with a batchShard: this rank's rows of the whole world's draw. */
+function sharded(shape: Shape, g: Generator | undefined, draw: (shape: Shape) => Tensor): Tensor {
+  const sh = g?.batchShard;
+  if (!sh || shape.length === 0) return draw(shape);
+  const [b, ...rest] = shape;
+  const all = draw([b * sh.worldSize, ...rest]);
+  const rows = all.view([b, sh.worldSize, ...rest]).select(1, sh.rank);
+  const out = rows.contiguous();
+  rows.dispose();
+  all.dispose();
+  return out;
+}
 /** Integers in [low, high), int64 by default. */
 export function randint(low: number, high: number, shape: Shape, opts: RandomOptions = {}): Tensor {
   return A.randint(low, high, shape, gen(opts), dtypeCode(opts.dtype ?? 'int64'), null, dev(opts));
@@ -145,11 +162,20 @@ export function randnLike(t: Tensor, generator?: Generator): Tensor { return ran
 export function randLike(t: Tensor, generator?: Generator): Tensor { return rand(t.shape, { dtype: t.dtype, device: t.device, generator }); }
 /** Samples with N(mean, std) into a new tensor of this shape. */
 export function normal(mean: number, std: number, shape: Shape, opts: RandomOptions = {}): Tensor {
-  const t = empty(shape, { ...opts, requiresGrad: false }); // fill first: in-place ops on a grad leaf are refused
-  return finish(t.normal_(mean, std, opts.generator), { requiresGrad: opts.requiresGrad });
+  // fill first: in-place ops on a grad leaf are refused
+  const t = sharded(shape, opts.generator, (s) => empty(s, { ...opts, requiresGrad: false }).normal_(mean, std, opts.generator));
+  return finish(t, { requiresGrad: opts.requiresGrad });
 }
-/** Bernoulli(p) samples per element of a probability tensor. */
-export function bernoulli(p: Tensor, generator?: Generator): Tensor { return A.bernoulli(p, generator ?? null); }
+/** Bernoulli(p) samples per element of a probability tensor (a batchShard draws for p repeated per rank). */
+export function bernoulli(p: Tensor, generator?: Generator): Tensor {
+  const sh = generator?.batchShard;
+  if (!sh || p.ndim === 0) return A.bernoulli(p, generator ?? null);
+  const [b, ...rest] = p.shape;
+  const u = p.unsqueeze(1), e = u.expand([b, sh.worldSize, ...rest]), wide = e.reshape([b * sh.worldSize, ...rest]);
+  try {
+    return sharded(p.shape, generator, () => A.bernoulli(wide, generator ?? null));
+  } finally { for (const t of [u, e, wide]) t.dispose(); }
+}
 
 // ------------------------------------------------------------- joining and selection
 export function cat(tensors: Tensor[], dim = 0): Tensor { return A.cat(tensors, dim); }

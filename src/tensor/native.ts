@@ -58,6 +58,16 @@ export interface NativeAddon {
   profilerStop(): [string, number, number, number][];
   profilerActive(): boolean;
   groupNormSilu(x: unknown, groups: number, weight: unknown, bias: unknown, scale: unknown, shift: unknown, eps: number): unknown;
+  // c10d (native/src/distributed.cc); rejections carry code 'EDIST', op and rank
+  distBackends(): string[];
+  distInit(opts: { backend: string; rank: number; worldSize: number; host: string; port: number; timeoutMs: number; prefix?: string }): Promise<unknown>;
+  distAllReduce(group: unknown, t: unknown, op: string): Promise<void>;
+  distBroadcast(group: unknown, ts: unknown[], root: number): Promise<void>;
+  distBarrier(group: unknown): Promise<void>;
+  distClose(group: unknown): void;
+  distReducerNew(group: unknown, params: unknown[], bucketBytes: number, firstBucketBytes: number): { handle: unknown; buckets: number };
+  distReducerPrepare(reducer: unknown): void;
+  distReducerDispose(reducer: unknown): void;
 }
 
 function load(): NativeAddon {

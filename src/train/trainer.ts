@@ -17,6 +17,10 @@
 // resumed run computes the same losses and weights as an uninterrupted one (bit-exact on CPU with
 // the same thread count). Validation uses its own generator, fresh at every validation, so it does
 // not shift the training streams.
+//
+// Data-parallel (data_parallel.ts): with WORLD_SIZE > 1 in the environment (`fmboost train --nproc N`
+// or torchrun), each process trains on its shard with gradients averaged in backward; rank 0 alone
+// writes the experiment folder. A resume may use any world size.
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldNow } from 'node:timers/promises';
@@ -24,7 +28,8 @@ import { type Batch, DataLoader, Rng, type DataSource } from '../data/index.js';
 import { cleanStaleTemps } from '../io/index.js';
 import { Adam, AdamW, clipGradNorm, gradNorm } from '../nn/index.js';
 import type { Json } from '../nn/optim/index.js';
-import { Generator, getNumThreads, liveTensors, manualSeed, tidy, type Tensor } from '../tensor/index.js';
+import { Generator, getNumThreads, liveTensors, manualSeed, tensor, tidy, type Tensor } from '../tensor/index.js';
+import { worldFromEnv, type World } from '../distributed/index.js';
 import { encodePng } from '../util/png.js';
 import { CheckpointDir, loadCheckpoint, type CheckpointKind, type LoadedCheckpoint } from '../artifacts/checkpoint.js';
 import { saveResolvedConfig, type FmboostConfig } from './config/index.js';
@@ -32,7 +37,7 @@ import { EMA } from './ema.js';
 import { TrainerSetupError, TrainingDivergedError } from './errors.js';
 import { loadInitialWeights } from './initial_weights.js';
 import { createLoggers } from './log/create.js';
-import type { MultiLogger } from './log/logger.js';
+import { MultiLogger } from './log/logger.js';
 import { ProgressPrinter, ThroughputMeter } from './log/progress.js';
 import { lrFactorFn } from './lr.js';
 import { AutoencoderTask } from './loop/ae_task.js';
@@ -40,6 +45,7 @@ import { openSources, splitSource, trainLoader } from './loop/data.js';
 import { FlowTask } from './loop/flow_task.js';
 import { seedDropout } from './loop/models.js';
 import { StepProfiler } from './step_profiler.js';
+import { DataParallel, perRankBatch, STOP_CODES } from './data_parallel.js';
 import { runValidation } from './validation.js';
 import { writeRunCharts } from './run_charts.js';
 import { STREAM_NAMES, type Streams, type TrainTask } from './loop/task.js';
@@ -65,6 +71,8 @@ export interface TrainerOptions {
   profile?: boolean;
   /** Test hook: make the loss NaN at this optimizer step (1-based). Also FMBOOST_INJECT_NAN_STEP. */
   injectNanAtStep?: number;
+  /** This process's place in a data-parallel run (default: from RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT). */
+  world?: World;
 }
 
 export interface TrainResult {
@@ -91,8 +99,9 @@ export function resolveCheckpointPath(p: string): string {
   return latest.path;
 }
 
-function makeStreams(seed: number): Streams {
-  const g = (k: number) => new Generator(deriveSeed(seed, k));
+/** The run's generators; in a data-parallel run each draws this rank's rows of the global batch's draw. */
+function makeStreams(seed: number, world: World): Streams {
+  const g = (k: number) => new Generator(deriveSeed(seed, k)).shardBatch(world.rank, world.worldSize);
   return { time: g(1), noise: g(2), posterior: g(3), dropout: g(4) };
 }
 
@@ -117,16 +126,22 @@ export class Trainer {
   private lastVal: Record<string, number> | undefined;
   private skippedReported = 0;
   private prof: StepProfiler | undefined;
+  readonly world: World;
+  private dp: DataParallel | undefined;
+  /** Rank 0 (or the only process): writes checkpoints, logs, validation and messages. */
+  private readonly main: boolean;
 
   constructor(readonly opts: TrainerOptions) {
     this.config = opts.config;
     this.expDir = opts.expDir;
     this.ckpt = new CheckpointDir(join(opts.expDir, 'checkpoints'));
-    this.out = opts.out ?? process.stderr;
+    this.world = opts.world ?? worldFromEnv();
+    this.main = this.world.rank === 0;
+    this.out = this.main ? opts.out ?? process.stderr : { write: () => true };
     this.progress = new ProgressPrinter(this.out, { every: this.config.train.log.every });
     if (opts.resumeCheckpoint && opts.loadWeights) throw new TrainerSetupError('--resume-checkpoint and --load-weights cannot be used together (resume restores the weights already)');
     // a killed run leaves its half-written checkpoint temp files (.NAME.PID.RANDOM.tmp); their writer is gone
-    const stale = cleanStaleTemps(join(opts.expDir, 'checkpoints'), 0);
+    const stale = this.main ? cleanStaleTemps(join(opts.expDir, 'checkpoints'), 0) : [];
     if (stale.length) this.say(`removed ${stale.length} temp file(s) a killed run left in checkpoints/: ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ', …' : ''}`);
   }
 
@@ -166,7 +181,12 @@ export class Trainer {
 
   private async setup(): Promise<void> {
     const c = this.config;
-    mkdirSync(this.expDir, { recursive: true });
+    const W = this.world.worldSize;
+    if (W > 1) {
+      this.dp = await DataParallel.join(this.world, { backend: c.train.distributed.backend, timeoutMs: c.train.distributed.timeout_s * 1000 });
+    }
+    c.data.batch_size = perRankBatch(c.data, W);
+    if (this.main) mkdirSync(this.expDir, { recursive: true });
     let resumed: LoadedCheckpoint | undefined;
     if (this.opts.resumeCheckpoint) {
       const p = resolveCheckpointPath(this.opts.resumeCheckpoint);
@@ -177,13 +197,13 @@ export class Trainer {
       const stored = (resumed.config as { model?: { flow?: { scale_factor?: unknown } } } | undefined)?.model?.flow?.scale_factor;
       if (c.mode === 'flow' && c.model.flow.scale_by_std && typeof stored === 'number') c.model.flow.scale_factor = stored;
     }
-    saveResolvedConfig(join(this.expDir, 'config.yaml'), c);
+    if (this.main) saveResolvedConfig(join(this.expDir, 'config.yaml'), c);
 
     // Weight init draws from libtorch's default generator: seed it so a fresh run is reproducible.
     manualSeed(deriveSeed(c.train.seed, 0));
     this.task = c.mode === 'autoencoder' ? new AutoencoderTask(c) : new FlowTask(c);
     this.task.model.train();
-    this.streams = makeStreams(c.train.seed);
+    this.streams = makeStreams(c.train.seed, this.world);
     const nDrop = seedDropout(this.task.model, this.streams.dropout);
 
     const all = await openSources(c.data);
@@ -191,11 +211,12 @@ export class Trainer {
     const split = splitSource(all, c.data.val_split, c.train.seed);
     this.trainSrc = split.train;
     this.valSrc = split.val;
-    this.loader = trainLoader(this.trainSrc, c.data, c.train.seed);
+    this.loader = trainLoader(this.trainSrc, c.data, c.train.seed, { rank: this.world.rank, worldSize: W });
     let prepared: string | null = null;
-    if (!resumed && this.task.prepare) {
-      // Its own loader (seed + 1), so the training data order is the same with or without it.
-      const init = trainLoader(this.trainSrc, c.data, c.train.seed + 1);
+    if (!resumed && this.task.prepare && this.main) {
+      // Its own loader (seed + 1), so the training data order is the same with or without it; the global
+      // batch, on rank 0 only (its weights reach the other ranks below, and scale_by_std's value with them).
+      const init = trainLoader(this.trainSrc, { ...c.data, batch_size: c.data.batch_size * W }, c.train.seed + 1);
       try { prepared = await this.task.prepare(() => init.next(), { loadWeights: Boolean(this.opts.loadWeights) }); } finally { await init.close(); }
       if (prepared) saveResolvedConfig(join(this.expDir, 'config.yaml'), c); // scale_by_std may have set a value
     }
@@ -213,16 +234,48 @@ export class Trainer {
 
     if (resumed) this.restore(resumed);
     else if (this.opts.loadWeights) for (const line of loadInitialWeights(this.task, this.opts.loadWeights, this.opts.minMatch ?? 0)) this.say(line);
+    let dpLine = '';
+    if (this.dp) {
+      await this.syncFromRankZero();
+      const buckets = this.dp.attach(params);
+      dpLine = `, data-parallel: ${W} processes (rank 0 writes logs/checkpoints), ${this.dp.group.backend}, gradients all-reduced in ${buckets} bucket(s) during backward`;
+    }
 
-    this.loggers = await createLoggers(this.expDir, { ...t.log, wandb: t.log.wandb || Boolean(this.opts.useWandb) }, { runName: c.name ?? undefined, config: c as unknown as Record<string, unknown>, resumeStep: this.step });
+    this.loggers = this.main
+      ? await createLoggers(this.expDir, { ...t.log, wandb: t.log.wandb || Boolean(this.opts.useWandb) }, { runName: c.name ?? undefined, config: c as unknown as Record<string, unknown>, resumeStep: this.step })
+      : new MultiLogger([]);
 
     const nParams = params.reduce((a, p) => a + p.numel, 0);
     this.say(`fmboost train: mode ${c.mode}, ${nParams.toLocaleString('en-US')} trainable parameters${nDrop ? `, ${nDrop} seeded dropout layers` : ''}; experiment ${this.expDir}`);
     for (const line of this.task.describe({ resumed: Boolean(resumed) })) this.say(line);
     if (prepared) this.say(prepared);
-    this.say(`data: ${all.name}: ${all.length} usable items (train ${this.trainSrc.length}, validation ${this.valSrc?.length ?? 0}), batch ${c.data.batch_size} × accumulate ${t.grad_accum}`);
+    const batchText = W > 1 ? `batch ${c.data.batch_size} per process × ${W} processes = ${c.data.batch_size * W}` : `batch ${c.data.batch_size}`;
+    this.say(`data: ${all.name}: ${all.length} usable items (train ${this.trainSrc.length}, validation ${this.valSrc?.length ?? 0}), ${batchText} × accumulate ${t.grad_accum}${dpLine}`);
     this.reportSkipped();
-    if (resumed) this.say(`resumed from ${resumed.path} at step ${this.step}`);
+    if (resumed) {
+      this.say(`resumed from ${resumed.path} at step ${this.step}`);
+      const was = resumed.trainer as { world_size?: number; global_batch?: number };
+      const now = c.data.batch_size * W;
+      if (typeof was.global_batch === 'number' && was.global_batch !== now) {
+        this.say(`note: the checkpoint's run took ${was.global_batch} samples per micro-batch (${was.world_size ?? 1} process(es)); this one takes ${now} (${W} × ${c.data.batch_size}); set data.global_batch_size=${was.global_batch} to keep the run's batch`);
+      }
+    }
+  }
+
+  /**
+   * Every rank takes rank 0's weights, EMA and flow scale_factor (a fresh init, a PCA or scale_by_std
+   * prepare, --load-weights or a resume all end the same everywhere). The optimizer state and the
+   * streams come from the checkpoint each rank read (a resume needs the file on every machine).
+   */
+  private async syncFromRankZero(): Promise<void> {
+    const dp = this.dp!;
+    const f = this.config.model.flow;
+    const sf = tensor(Float64Array.of(f.scale_factor));
+    try {
+      await dp.fromRankZero([...this.task.model.stateDict().values(), ...this.ema.averaged().values()], 'the weights and the EMA');
+      await dp.fromRankZero([sf], 'model.flow.scale_factor');
+      f.scale_factor = (sf.data() as Float64Array)[0];
+    } finally { sf.dispose(); }
   }
 
   private reportSkipped(): void {
@@ -257,6 +310,7 @@ export class Trainer {
 
   /** Saves a checkpoint under the given names. A failure is reported and counted, never fatal here. */
   private save(kinds: CheckpointKind[]): string | undefined {
+    if (!this.main) return undefined;
     const rng = new Map<string, Tensor>();
     try {
       for (const name of STREAM_NAMES) rng.set(name, this.streams[name].getState());
@@ -266,7 +320,7 @@ export class Trainer {
         ema: this.ema.averaged(),
         optimizer: this.optimizer.stateDict(),
         rng,
-        trainer: { mode: this.task.mode, ema: this.ema.state() as unknown as Json, loader: this.loader.state() as unknown as Json, lr: this.optimizer.paramGroups[0].lr },
+        trainer: { mode: this.task.mode, ema: this.ema.state() as unknown as Json, loader: this.loader.state() as unknown as Json, lr: this.optimizer.paramGroups[0].lr, world_size: this.world.worldSize, global_batch: this.config.data.batch_size * this.world.worldSize },
         config: this.config as unknown as Json,
       }, kinds);
       this.lastCheckpoint = paths[0];
@@ -285,6 +339,23 @@ export class Trainer {
     return this.opts.injectNanAtStep ?? (Number.isInteger(env) && env > 0 ? env : undefined);
   }
 
+  /** Forward and backward of one micro-batch; `last` arms the data-parallel gradient all-reduce. */
+  private microStep(batch: Batch, stepNo: number, nanStep: number | undefined, last: boolean): { value: number; terms?: Record<string, number> } {
+    const accum = this.config.train.grad_accum;
+    return tidy(() => {
+      const r = this.task.loss(batch, this.streams);
+      let loss = r.loss;
+      if (stepNo === nanStep) loss = loss.mul(Number.NaN);
+      const value = loss.item();
+      if (!Number.isFinite(value)) throw new TrainingDivergedError(stepNo, 'the loss', value, this.lastCheckpoint);
+      if (last) this.dp?.armBackward(); // earlier micro-batches accumulate locally (DDP's no_sync)
+      try {
+        (accum > 1 ? loss.div(accum) : loss).backward();
+      } catch (e) { throw last && this.dp ? this.dp.backwardError(e) : e; }
+      return { value, terms: r.terms };
+    });
+  }
+
   private async loop(): Promise<TrainResult> {
     const c = this.config;
     const t = c.train;
@@ -293,7 +364,8 @@ export class Trainer {
     const params = this.optimizer.paramGroups.flatMap((g) => g.params);
     const nanStep = this.injectNanStep();
     const meter = new ThroughputMeter();
-    const samplesPerStep = c.data.batch_size * t.grad_accum;
+    const dp = this.dp;
+    const samplesPerStep = c.data.batch_size * t.grad_accum * this.world.worldSize;
     let acc = { loss: 0, gradNorm: 0, n: 0, waitMs: 0, stepMs: 0, terms: {} as Record<string, number> };
     let savedAt = -1;
     meter.mark(this.step, 0);
@@ -306,6 +378,7 @@ export class Trainer {
       this.optimizer.zeroGrad();
       let lossValue = 0;
       let waitMs = 0;
+      let stepTerms: Record<string, number> = {};
       const stepNo = this.step + 1;
       for (let micro = 0; micro < t.grad_accum; micro++) {
         // data time = the whole next() call: decode waits plus synchronous reads (latent shards)
@@ -313,17 +386,9 @@ export class Trainer {
         const batch: Batch = await this.loader.next();
         waitMs += performance.now() - tData;
         try {
-          const { value, terms } = tidy(() => {
-            const r = this.task.loss(batch, this.streams);
-            let loss = r.loss;
-            if (stepNo === nanStep) loss = loss.mul(Number.NaN);
-            const value = loss.item();
-            if (!Number.isFinite(value)) throw new TrainingDivergedError(stepNo, 'the loss', value, this.lastCheckpoint);
-            (t.grad_accum > 1 ? loss.div(t.grad_accum) : loss).backward();
-            return { value, terms: r.terms };
-          });
+          const { value, terms } = this.microStep(batch, stepNo, nanStep, micro === t.grad_accum - 1);
           lossValue += value / t.grad_accum;
-          for (const [k, v] of Object.entries(terms ?? {})) acc.terms[k] = (acc.terms[k] ?? 0) + v / t.grad_accum;
+          for (const [k, v] of Object.entries(terms ?? {})) stepTerms[k] = (stepTerms[k] ?? 0) + v / t.grad_accum;
         } finally {
           batch.dispose();
         }
@@ -335,6 +400,15 @@ export class Trainer {
       this.ema.update();
       this.optimizer.step();
       this.step = stepNo;
+      // data-parallel: the logged loss is the mean over ranks, and every rank stops (or saves) at the same step
+      let sig = this.pendingSignal;
+      if (dp) {
+        const agreed = await dp.endOfStep(lossValue, stepTerms, sig ? STOP_CODES[sig as keyof typeof STOP_CODES] ?? 0 : 0);
+        lossValue = agreed.loss;
+        stepTerms = agreed.terms;
+        sig = agreed.signal;
+      }
+      for (const [k, v] of Object.entries(stepTerms)) acc.terms[k] = (acc.terms[k] ?? 0) + v;
 
       prof?.pause(this.step);
       const stepMs = performance.now() - t0;
@@ -357,18 +431,21 @@ export class Trainer {
       }
       if (t.checkpoint_every > 0 && this.step % t.checkpoint_every === 0) {
         if (this.save(['step', 'last'])) savedAt = this.step;
+        await dp?.barrier(`rank 0 saving the step-${this.step} checkpoint`);
       }
       if (t.val.every > 0 && this.step % t.val.every === 0) {
-        await this.validate();
+        if (this.main) await this.validate();
+        await dp?.barrier(`rank 0 validating at step ${this.step}`);
         meter.reset();
         meter.mark(this.step, 0);
       }
       await yieldNow(); // lets signal handlers run
-      const sig = this.pendingSignal;
+      if (!dp) sig = this.pendingSignal;
       if (sig) {
         this.pendingSignal = undefined;
         const p = this.save(['interrupted']);
         if (p) this.say(`saved ${p} at step ${this.step}`);
+        await dp?.barrier(`rank 0 saving the interrupted checkpoint at step ${this.step}`);
         if (sig !== 'SIGUSR1') {
           this.progress.done();
           return { status: 'interrupted', step: this.step, signal: sig, lastCheckpoint: this.lastCheckpoint, saveFailures: this.saveFailures, lastVal: this.lastVal };
@@ -376,6 +453,7 @@ export class Trainer {
       }
     }
     if (savedAt !== this.step) this.save(['last']);
+    await dp?.barrier('rank 0 saving the last checkpoint');
     this.progress.done();
     if (prof) this.reportProfile(prof);
     this.say(`finished ${this.step} steps; last checkpoint ${this.lastCheckpoint ?? '(none saved)'}`);
@@ -416,11 +494,12 @@ export class Trainer {
     this.prof?.result(''); // a step that threw may have left the op profiler on
     try { this.loggers?.flush(); } catch { /* reported elsewhere */ }
     if (this.loggers) await this.loggers.close();
-    if (plot || existsSync(join(this.expDir, 'metrics.csv'))) await this.writeLossPlot();
+    if (this.main && (plot || existsSync(join(this.expDir, 'metrics.csv')))) await this.writeLossPlot();
     if (this.loader) await this.loader.close();
     this.ema?.dispose();
     this.optimizer?.zeroGrad();
     this.optimizer?.dispose();
     this.task?.dispose();
+    this.dp?.close();
   }
 }

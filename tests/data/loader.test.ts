@@ -183,3 +183,38 @@ test('prefetch: while the step runs, the next batches decode in the workers (wai
     await loader.close();
   } finally { cleanup(); }
 });
+
+test('data-parallel shards: 2 ranks × batch 2 take exactly the items and pixels of 1 process × batch 4; state resumes on any world size', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    for (let i = 0; i < 21; i++) writeFileSync(join(dir, `s${String(i).padStart(2, '0')}.png`), await encodeImageU8(syntheticRgb(40, 44, i), 40, 44));
+    const src = await ImageFolderSource.open(dir);
+    const one = new DataLoader(src, { ...OPTS, numWorkers: 0 });
+    const ref = await take(one, 8); // 21 items: 5 batches of 4 per epoch, into the second epoch
+    const ranks = [0, 1].map((rank) => new DataLoader(src, { ...OPTS, batchSize: 2, numWorkers: 0, shard: { rank, worldSize: 2 } }));
+    const per = await Promise.all(ranks.map((l) => take(l, 8)));
+    for (let k = 0; k < 8; k++) {
+      const [a, b] = [per[0][k], per[1][k]];
+      assert.deepEqual([a.keys[0], b.keys[0], a.keys[1], b.keys[1]], ref[k].keys, `step ${k}: rank 0 takes global positions 0, 2; rank 1 takes 1, 3`);
+      assert.equal(a.epoch, ref[k].epoch);
+      const n = a.data.length / 2;
+      const pix = [a.data.subarray(0, n), b.data.subarray(0, n), a.data.subarray(n), b.data.subarray(n)];
+      for (let j = 0; j < 4; j++) assert.ok(Buffer.from(pix[j].slice().buffer).equals(Buffer.from(ref[k].data.slice(j * n, (j + 1) * n).buffer)), `step ${k} item ${j}: pixels (augmentation) differ`);
+    }
+    // the saved position is global: rank 0's state after 3 steps resumes a 1-process run at the global step 3
+    const r0 = new DataLoader(src, { ...OPTS, batchSize: 2, numWorkers: 0, shard: { rank: 0, worldSize: 2 } });
+    await take(r0, 3);
+    const st = r0.state();
+    assert.deepEqual(st, { ...st, epoch: 0, index: 12 });
+    const resumed = new DataLoader(src, { ...OPTS, numWorkers: 0 });
+    resumed.loadState(st);
+    sameSnaps(await take(resumed, 5), ref.slice(3), 'world 2 → world 1 resume');
+    const r1 = new DataLoader(src, { ...OPTS, batchSize: 2, numWorkers: 0, shard: { rank: 1, worldSize: 2 } });
+    r1.loadState(one.state()); // world 1 after 8 steps → rank 1 of 2
+    const next = await take(r1, 1);
+    await one.next().then((b) => { assert.equal(b.keys[1], next[0].keys[0]); assert.equal(b.keys[3], next[0].keys[1]); b.dispose(); });
+    assert.throws(() => new DataLoader(src, { ...OPTS, shard: { rank: 2, worldSize: 2 } }), /shard rank 2 of world size 2/);
+    assert.throws(() => new DataLoader(src, { ...OPTS, batchSize: 11, shard: { rank: 0, worldSize: 2 } }), /fewer than one batch|cannot fill/);
+    for (const l of [one, ...ranks, r0, resumed, r1]) await l.close();
+  } finally { cleanup(); }
+});

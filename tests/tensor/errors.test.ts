@@ -68,3 +68,30 @@ test('TorchError carries op, inputs and detail separately', () => {
     assert.match(e.detail, /invalid for input of size 4/);
   }
 });
+
+test('handles are type-tagged: a tensor passed as a Generator and a Generator passed as a tensor are TorchErrors naming both kinds', async () => {
+  // In a child process with a deadline: before the tags, the first of these deadlocked and the second
+  // reinterpreted memory, so a regression must not hang or crash the runner.
+  const { spawnSync } = await import('node:child_process');
+  const { ROOT } = await import('../helpers.js');
+  const index = JSON.stringify(`${ROOT}/dist/src/index.js`);
+  const script = `import * as f from ${index};
+const out = [];
+const grab = (fn) => { try { fn(); out.push('no error'); } catch (e) { out.push(e.name + ': ' + e.message); } };
+grab(() => f.randn([2], { generator: f.ones([2]) }));
+grab(() => f.rand([2], { generator: f.ones([2]) }));
+grab(() => f.normal(0, 1, [2], { generator: f.ones([2]) }));
+grab(() => f.bernoulli(f.full([2], 0.5), f.ones([2])));
+grab(() => f.ones([2]).add(new f.Generator(0)));
+grab(() => f.ones([2]).mul(new f.Generator(0)));
+grab(() => f.cat([f.ones([2]), new f.Generator(0)]));
+grab(() => f.F.conv2d(new f.Generator(0), f.ones([1, 1, 1, 1])));
+out.push(String(f.ones([2]).add(1).sum().item()));
+console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000, encoding: 'utf8', env: { ...process.env, FMBOOST_THREADS: '1' } });
+  assert.equal(r.status, 0, `exit ${r.status} ${r.signal ?? ''}: ${r.stderr}`);
+  const out: string[] = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  for (const line of out.slice(0, 4)) assert.match(line, /^TorchError: .*expected a Generator handle, got a tensor handle/);
+  for (const line of out.slice(4, 8)) assert.match(line, /^TorchError: .*expected a tensor handle, got a Generator handle/);
+  assert.equal(out[8], '4', 'the process keeps working');
+});

@@ -177,3 +177,20 @@ test('schema DSL on its own: required keys and nested paths', () => {
   assert.throws(() => validate(s, { a: 1, b: { c: [1, 'x'] } }), /b\.c\[1\]: expected a number, got "x"/);
   assert.throws(() => validate(s, { a: 1, b: 3 }), /b: expected a mapping, got 3/);
 });
+
+test("reference layout: Lightning's devices / num_nodes / strategy map to train.distributed; other strategies are refused", () => {
+  const withTp = (lines: string) => paperText.replace('    precision: bf16-mixed\n', `    precision: bf16-mixed\n${lines}`);
+  const c = resolveConfig(withTp('    devices: 4\n    num_nodes: 2\n    strategy: ddp\n    accelerator: gpu\n'), [], 'p').config;
+  assert.equal(c.train.distributed.devices, 4);
+  assert.equal(c.train.distributed.num_nodes, 2);
+  assert.equal(resolveConfig(withTp('    devices: [0, 1, 2]\n'), [], 'p').config.train.distributed.devices, 3, 'a list of device ids: one process each');
+  assert.equal(resolveConfig(withTp('    devices: auto\n'), [], 'p').config.train.distributed.devices, 1);
+  throwsIssue(() => resolveConfig(withTp('    strategy: deepspeed_stage_2\n'), [], 'p'), 'train.trainer_params.strategy', /not supported: fmboost trains data-parallel \(ddp\) only/);
+  throwsIssue(() => resolveConfig(withTp('    devices: 0\n'), [], 'p'), 'train.trainer_params.devices', /expected a positive integer/);
+  throwsIssue(() => resolveConfig(withTp('    accelerator: tpu\n'), [], 'p'), 'train.trainer_params.accelerator', /not supported/);
+  // native keys: per-process or global batch, checked by the schema
+  const n = resolveConfig('mode: flow\ndata: {global_batch_size: 8}\ntrain: {distributed: {backend: gloo, timeout_s: 30}}', [], 'n').config;
+  assert.equal(n.data.global_batch_size, 8);
+  assert.equal(n.train.distributed.backend, 'gloo');
+  assert.throws(() => resolveConfig('mode: flow\ntrain: {distributed: {backend: mpi}}', [], 'n'), /backend/);
+});

@@ -1,4 +1,4 @@
-// `fmboost train --config FILE --name NAME [--resume-checkpoint CKPT | --load-weights CKPT] [--use-wandb] [key.path=value …]`
+// `fmboost train --config FILE --name NAME [--resume-checkpoint CKPT | --load-weights CKPT] [--use-wandb] [--nproc N …] [key.path=value …]`
 // as the reference's train.py: experiments in logs/NAME (config.yaml, checkpoints/, metrics.csv,
 // tensorboard/, samples/, loss.png). Exit codes (cli/errors.ts): 0 finished, 130/143 stopped by SIGINT/SIGTERM
 // (after saving checkpoints/interrupted.safetensors), 1 bad config or flags, 2 a checkpoint or data that cannot
@@ -10,6 +10,9 @@ import { openArtifact } from '../../artifacts/open.js';
 import { Trainer, resolveCheckpointPath } from '../../train/trainer.js';
 import { dumpConfig } from '../../train/config/index.js';
 import { EXIT } from '../errors.js';
+import { launchWorkers } from '../launcher.js';
+import { perRankBatch } from '../../train/data_parallel.js';
+import { worldFromEnv } from '../../distributed/index.js';
 
 interface TrainCliOptions {
   config?: string;
@@ -21,7 +24,18 @@ interface TrainCliOptions {
   useWandb?: boolean;
   helpConfig?: boolean;
   profile?: boolean;
+  nproc?: number;
+  nnodes?: number;
+  nodeRank?: number;
+  masterAddr?: string;
+  masterPort?: number;
 }
+
+const intFlag = (flag: string, min: number, max: number) => (v: string) => {
+  const x = Number(v);
+  if (!(Number.isInteger(x) && x >= min && x <= max)) throw new Error(`${flag} must be an integer from ${min} to ${max}, got '${v}'`);
+  return x;
+};
 
 /** The config of a resumed run when no --config is given: the one stored in the checkpoint. */
 function configFromCheckpoint(path: string, overrides: string[]): FmboostConfig {
@@ -49,6 +63,11 @@ export function register(program: Command): void {
     })
     .option('--use-wandb', 'also log to Weights & Biases')
     .option('--profile', 'time every libtorch op of the training steps (after 2 warm-up steps; validation and checkpoints left out) and print them by class per step at the end; also logs/NAME/profile.json')
+    .option('--nproc <n>', 'data-parallel: start N worker processes on this machine (torchrun-style; default: train.distributed.devices)', intFlag('--nproc', 1, 1024))
+    .option('--nnodes <n>', 'data-parallel: machines taking part (default: train.distributed.num_nodes)', intFlag('--nnodes', 1, 1024))
+    .option('--node-rank <k>', 'data-parallel: this machine\'s index, 0 … nnodes − 1 (default 0)', intFlag('--node-rank', 0, 1023))
+    .option('--master-addr <host>', 'data-parallel: address of node 0, where rank 0 serves the rendezvous (default 127.0.0.1)')
+    .option('--master-port <port>', 'data-parallel: its port (default: a free one with one node, 29500 with several)', intFlag('--master-port', 1, 65535))
     .option('--help-config', 'list every config key with its default and meaning')
     .action(async (overrides: string[], o: TrainCliOptions) => {
       if (o.helpConfig) {
@@ -59,7 +78,7 @@ export function register(program: Command): void {
       let config: FmboostConfig;
       if (o.config) {
         const loaded = loadConfig(o.config, overrides);
-        for (const w of loaded.warnings) process.stderr.write(`fmboost: warning: ${w}\n`);
+        for (const w of loaded.warnings) if (worldFromEnv().rank === 0) process.stderr.write(`fmboost: warning: ${w}\n`);
         config = loaded.config;
       } else if (o.resumeCheckpoint) {
         config = configFromCheckpoint(resolveCheckpointPath(o.resumeCheckpoint), overrides);
@@ -76,6 +95,14 @@ export function register(program: Command): void {
       if (!name) throw new Error('train needs --name NAME (or a name in the config)');
       if (name.split('/').some((p) => p === '..' || p === '')) throw new Error(`--name ${JSON.stringify(name)}: use a relative name without '..' or empty parts`);
       config.name = name;
+      // Not a worker yet (no WORLD_SIZE from a launcher or torchrun) and asked for several processes: launch them.
+      const nproc = o.nproc ?? config.train.distributed.devices;
+      const nnodes = o.nnodes ?? config.train.distributed.num_nodes;
+      if (!process.env.WORLD_SIZE && nproc * nnodes > 1) {
+        perRankBatch(config.data, nproc * nnodes); // a batch the world cannot split fails here, once, not in every worker
+        process.exitCode = await launchWorkers({ nproc, nnodes, nodeRank: o.nodeRank ?? 0, masterAddr: o.masterAddr ?? (nnodes > 1 ? '' : '127.0.0.1'), masterPort: o.masterPort });
+        return;
+      }
       const trainer = new Trainer({
         config, expDir: join(o.logdir, name), resumeCheckpoint: o.resumeCheckpoint, loadWeights: o.loadWeights, minMatch: o.minMatch, useWandb: o.useWandb, profile: o.profile,
       });

@@ -206,7 +206,32 @@ function adaptData(ctx: Ctx, data: unknown, out: Obj): void {
 }
 
 const CKPT_KEYS = ['every_n_train_steps', 'save_top_k', 'verbose', 'save_last', 'auto_insert_metric_name', 'dirpath', 'filename'];
-const TRAINER_PARAM_KEYS = ['max_epochs', 'max_steps', 'num_sanity_val_steps', 'accumulate_grad_batches', 'log_every_n_steps', 'limit_val_batches', 'val_check_interval', 'precision', 'gradient_clip_val', 'benchmark', 'deterministic', 'enable_progress_bar'];
+const TRAINER_PARAM_KEYS = ['max_epochs', 'max_steps', 'num_sanity_val_steps', 'accumulate_grad_batches', 'log_every_n_steps', 'limit_val_batches', 'val_check_interval', 'precision', 'gradient_clip_val', 'benchmark', 'deterministic', 'enable_progress_bar', 'devices', 'num_nodes', 'strategy', 'accelerator'];
+
+/** Lightning's devices / num_nodes / strategy: data-parallel (DDP) processes per machine and machines. */
+function adaptDistributed(ctx: Ctx, tp: Obj, out: Obj): void {
+  const P = 'train.trainer_params';
+  const count = (k: 'devices' | 'num_nodes'): number | undefined => {
+    const v = tp[k];
+    if (v === undefined || v === null || v === 'auto') return undefined;
+    if (Array.isArray(v)) return v.length; // a list of device ids: one process each
+    if (Number.isInteger(v) && (v as number) >= 1) return v as number;
+    if (v === -1) { ctx.warnings.push(`${P}.${k}: -1 (all devices) means one process here; pass --nproc N`); return undefined; }
+    ctx.err(`${P}.${k}`, `expected a positive integer, a list of device ids or "auto", got ${JSON.stringify(v)}`);
+    return undefined;
+  };
+  const devices = count('devices'), nodes = count('num_nodes');
+  if (devices !== undefined) set(out, 'train.distributed.devices', devices);
+  if (nodes !== undefined) set(out, 'train.distributed.num_nodes', nodes);
+  const st = tp.strategy;
+  if (st !== undefined && st !== null) {
+    const name = typeof st === 'string' ? st : '';
+    if (!['ddp', 'ddp_spawn', 'ddp_find_unused_parameters_false', 'ddp_find_unused_parameters_true', 'auto'].includes(name)) {
+      ctx.err(`${P}.strategy`, `strategy ${JSON.stringify(st)} is not supported: fmboost trains data-parallel (ddp) only`);
+    }
+  }
+  if (tp.accelerator !== undefined && !['cpu', 'gpu', 'cuda', 'auto'].includes(String(tp.accelerator))) ctx.err(`${P}.accelerator`, `accelerator ${JSON.stringify(tp.accelerator)} is not supported (cpu, gpu, cuda or auto)`);
+}
 
 function adaptTrain(ctx: Ctx, train: unknown, out: Obj): void {
   if (train === undefined || train === null) return;
@@ -243,6 +268,7 @@ function adaptTrain(ctx: Ctx, train: unknown, out: Obj): void {
         else if (['32', '32-true'].includes(prec)) set(out, 'train.precision', 'fp32');
         else ctx.err(`${P}.precision`, `precision "${prec}" is not supported (use 32 or bf16-mixed)`);
       }
+      adaptDistributed(ctx, tp, out);
       if (tp.num_sanity_val_steps !== undefined && tp.num_sanity_val_steps !== 0) ctx.warnings.push(`${P}.num_sanity_val_steps: no sanity validation is run`);
     }
   }

@@ -63,7 +63,8 @@ export const dataSpec = obj('training data', {
   resize_shorter: nullable(int({ doc: 'pixels', min: 8 }), { doc: 'resize each image\'s shorter side to this before cropping image_size; null = image_size (whole images, rescaled). Set it to the images\' own size to train on native-scale patches' }),
   low_res_size: int({ doc: 'low-resolution size the model upsamples from (pixels)', default: 512, min: 8 }),
   degradations: arr(oneOf(DEGRADATIONS, { doc: 'degradation' }), { doc: `how the high-res image becomes the low-res input, drawn uniformly per sample (training; validation uses the first): ${DEGRADATIONS.join(', ')} (data/degradation_names.ts)`, default: ['bilinear'], minLength: 1 }),
-  batch_size: int({ doc: 'samples per optimizer micro-batch', default: 4, min: 1 }),
+  batch_size: int({ doc: 'samples per micro-batch on each process (as Lightning: a data-parallel run of W processes takes W × this per micro-batch)', default: 4, min: 1 }),
+  global_batch_size: nullable(int({ doc: 'samples', min: 1 }), { doc: 'samples per micro-batch summed over all processes; when set, each of the W processes takes global_batch_size / W (W must divide it) and batch_size is ignored; null = batch_size per process' }),
   workers: int({ doc: 'data-loading worker threads', default: 2, min: 0 }),
   random_crop: bool({ doc: 'random (not center) crops', default: true }),
   random_flip: bool({ doc: 'random horizontal flips', default: true }),
@@ -115,6 +116,12 @@ export const trainSpec = obj('optimization and the training loop', {
   val: valSpec,
   log: logSpec,
   seed: int({ doc: 'random seed', default: 0, min: 0 }),
+  distributed: obj('data-parallel training (`fmboost train --nproc N`, or torchrun-style RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT)', {
+    backend: oneOf(['auto', 'gloo', 'nccl'] as const, { doc: 'c10d backend: gloo (CPU), nccl (CUDA); auto = nccl when the tensors are on CUDA, else gloo', default: 'auto' }),
+    timeout_s: num({ doc: 'longest wait of the rendezvous, of any collective, and of the other ranks at a barrier while rank 0 saves or validates (seconds)', default: 600, gt: 0, max: 86400 }),
+    devices: int({ doc: 'processes per machine when `fmboost train` is given no --nproc (the reference: trainer_params.devices)', default: 1, min: 1, max: 1024 }),
+    num_nodes: int({ doc: 'machines when no --nnodes is given (the reference: trainer_params.num_nodes)', default: 1, min: 1, max: 1024 }),
+  }),
   autoencoder: obj('mode = autoencoder: training the KL autoencoder itself', {
     rec_loss: oneOf(['l1', 'l2'] as const, { doc: 'pixel reconstruction loss (LDM: l1)', default: 'l1' }),
     kl_weight: num({ doc: 'weight of the KL term (LDM: 1e-6), relative to the per-pixel reconstruction loss', default: 1e-6, min: 0 }),

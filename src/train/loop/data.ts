@@ -107,8 +107,9 @@ export function valAugment(d: DataOptions): AugmentSpec {
   return { ...trainAugment(d), cropMode: 'center', hflip: 0 };
 }
 
-export function trainLoader(src: DataSource, d: DataOptions, seed: number): DataLoader {
-  return new DataLoader(src, { batchSize: d.batch_size, shuffle: true, seed, dropLast: true, numWorkers: d.workers, augment: trainAugment(d) });
+/** `shard`: a data-parallel rank's strided share of every epoch (DataLoader's LoaderOptions.shard). */
+export function trainLoader(src: DataSource, d: DataOptions, seed: number, shard?: { rank: number; worldSize: number }): DataLoader {
+  return new DataLoader(src, { batchSize: d.batch_size, shuffle: true, seed, dropLast: true, numWorkers: d.workers, augment: trainAugment(d), shard });
 }
 
 export function valLoader(src: DataSource, d: DataOptions): DataLoader {
