@@ -15,6 +15,7 @@ const BAD_INPUT = new Set([
   'ImageDecodeError', 'ModelLoadError', 'DefaultModelMissingError', 'CheckpointError', 'ArtifactError', 'WeightsFileError', 'UnpicklingError',
   'StateDictError', 'ModelConfigError', 'DataSourceError', 'PrecomputeError', 'ParityFixtureError', 'BaselineCacheError',
   'UpscaleError', // serve: the workers could not load the model
+  'MemoryBudgetError', // an input too large for the memory budget (nothing was run)
 ]);
 /** Error classes that mean a wrong option or config. */
 const USAGE = new Set(['UsageError', 'ConfigError', 'EvalSpecError', 'EvalError', 'DegradationError', 'CommanderError', 'TrainerSetupError']);

@@ -3,6 +3,7 @@ import { isSolverName, SOLVER_NAMES, type SolverName } from '../flow/index.js';
 import { isPrecisionOption, PRECISIONS, type PrecisionOption } from '../tensor/precision_names.js';
 import { maxThreads } from '../tensor/limits.js';
 import { DEVICE_NAME } from '../pipeline/upsampler.js';
+import { parseMemorySize } from '../pipeline/memory.js';
 
 /** An integer option ≥ min; the error names the flag and the value given. */
 export function intOption(name: string, min: number, max?: number) {
@@ -57,4 +58,11 @@ export function kebabFlags(argv: string[]): string[] {
 export function deviceOption(v: string): string {
   if (!DEVICE_NAME.test(v)) throw new Error(`--device must be cpu, cuda or cuda:N, got '${v}'`);
   return v;
+}
+
+/** --max-memory: bytes from '8G', '512M', … (pipeline/memory.ts parseMemorySize), at least 64 MB. */
+export function memoryOption(v: string): number {
+  const b = parseMemorySize(v);
+  if (b < 64 * 2 ** 20) throw new Error(`--max-memory must be at least 64M, got '${v}'`);
+  return b;
 }

@@ -34,3 +34,11 @@ export class NonFiniteError extends PipelineError {
     super(stage, `${count} of ${total} values are NaN or infinite (a corrupt input, or weights that overflow)`);
   }
 }
+
+/** A run that would not fit the memory budget by estimate (pipeline/memory.ts); nothing was run. */
+export class MemoryBudgetError extends PipelineError {
+  override name = 'MemoryBudgetError';
+  constructor(readonly estimateBytes: number, readonly budgetBytes: number, detail: string) {
+    super('upsample', detail);
+  }
+}

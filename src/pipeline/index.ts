@@ -2,9 +2,10 @@
 export { Upsampler, defaultModelPath, type ImageInput } from './upsampler.js';
 export { planScale, checkScale, offeredScales, MAX_SCALE, type ScalePlan } from './scale_plan.js';
 export type * from './types.js';
-export { ModelLoadError, DefaultModelMissingError, PipelineError, NonFiniteError } from './errors.js';
+export { ModelLoadError, DefaultModelMissingError, PipelineError, NonFiniteError, MemoryBudgetError } from './errors.js';
 export { UpsampleResult, runMetadata, type SaveOptions } from './result.js';
 export { overallFraction } from './progress.js';
+export { estimatePass, chooseTiling, defaultMemoryBudget, unetTerms, vaeTerms, formatBytes, parseMemorySize, type PassMemory, type TilingChoice } from './memory.js';
 export { assertFinite } from './finite.js';
 export {
   BUNDLE_FORMAT, BUNDLE_VERSION, DEFAULT_FLOW_CONFIG, writeBundle, loadBundle, loadTrainingCheckpoint, loadModel, disposeModel, resolveFlowConfig, readAnyVaeStateDict, exportBundle,

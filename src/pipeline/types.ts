@@ -54,13 +54,19 @@ export interface UpsampleOptions {
   /** VAE tiling when tileSize is set: 'exact' (default; equals untiled, memory linear in the image) or 'blend'
    *  (independent overlapping tiles, memory bounded by the tile, approximate). The flow is always tiled by blending. */
   vaeTiling?: 'exact' | 'blend';
+  /**
+   * Memory budget of the process in bytes (default: a quarter of the free memory, 1–4 GiB; pipeline/memory.ts).
+   * Without tileSize each pass runs in the largest tiles whose estimated peak fits it; a run that cannot fit,
+   * or an explicit tileSize that would not, is refused with the estimate. CPU only (a CUDA device is not estimated).
+   */
+  maxMemory?: number;
   onProgress?: ProgressCallback;
   /** Aborts the run between tiles and solver steps; the AbortError carries signal.reason as its cause. */
   signal?: AbortSignal;
 }
 
 /** Every UpsampleOptions key, for the unknown-option check (a misspelled key must not silently run the defaults). */
-export const UPSAMPLE_OPTION_KEYS = ['steps', 'solver', 'noiseStep', 'seed', 'scale', 'tileSize', 'tileOverlap', 'vaeTiling', 'onProgress', 'signal'] as const;
+export const UPSAMPLE_OPTION_KEYS = ['steps', 'solver', 'noiseStep', 'seed', 'scale', 'tileSize', 'tileOverlap', 'vaeTiling', 'maxMemory', 'onProgress', 'signal'] as const;
 
 /** What the run did (written into output metadata). */
 export interface UpsampleInfo {

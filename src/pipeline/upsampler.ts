@@ -15,7 +15,8 @@ import { isSolverName, samplingOptionProblem, SOLVER_NAMES } from '../flow/index
 import { readImageParts, type ImageParts } from '../data/index.js';
 import { quoteWithSuggestion } from '../util/suggest.js';
 import { disposeModel, layOutFor, loadModel, type CfmModel, type CheckpointLoadOptions } from './bundle.js';
-import { DefaultModelMissingError, PipelineError } from './errors.js';
+import { chooseTiling, defaultMemoryBudget, estimatePass, formatBytes } from './memory.js';
+import { DefaultModelMissingError, MemoryBudgetError, PipelineError } from './errors.js';
 import { readLatentFile } from './latent_io.js';
 import { decodeBaseLatent, upscalePass, type StageContext } from './stages.js';
 import { planScale, type ScalePlan } from './scale_plan.js';
@@ -142,6 +143,7 @@ export class Upsampler {
     }
     if (opts.tileSize !== undefined && (!Number.isInteger(opts.tileSize) || opts.tileSize < 1)) throw new PipelineError('upsample', `tileSize must be a positive integer (pixels), got ${opts.tileSize}`);
     if (opts.tileOverlap !== undefined && (!Number.isInteger(opts.tileOverlap) || opts.tileOverlap < 0)) throw new PipelineError('upsample', `tileOverlap must be an integer ≥ 0 (pixels), got ${opts.tileOverlap}`);
+    if (opts.maxMemory !== undefined && !(Number.isFinite(opts.maxMemory) && opts.maxMemory >= 2 ** 20)) throw new PipelineError('upsample', `maxMemory must be a number of bytes ≥ 1 MiB, got ${opts.maxMemory}`);
     if (opts.vaeTiling !== undefined && opts.vaeTiling !== 'exact' && opts.vaeTiling !== 'blend') throw new PipelineError('upsample', `vaeTiling must be 'exact' or 'blend', got '${String(opts.vaeTiling)}'`);
     if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new PipelineError('upsample', 'onProgress must be a function');
     if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new PipelineError('upsample', 'signal must be an AbortSignal');
@@ -155,6 +157,32 @@ export class Upsampler {
     if (tile < k) throw new PipelineError('upsample', `tileSize ${opts.tileSize} px is below the smallest tile (${f * k} px) for this model`);
     const overlap = opts.tileOverlap !== undefined ? Math.round(opts.tileOverlap / f) : undefined;
     return { tile, overlap, vaeTiling: opts.vaeTiling };
+  }
+
+  /**
+   * Tiling of one pass to an H × W output: the caller's tileSize (refused when its estimate exceeds the budget),
+   * else the whole image or the largest tiles whose estimated peak fits the budget (pipeline/memory.ts).
+   */
+  private passTiling(m: CfmModel, H: number, W: number, opts: RunOptions): { tile: number | null; overlap?: number; vaeTiling?: 'exact' | 'blend' } {
+    if (this.device !== 'cpu') return this.tiling(m, opts); // the estimate is of host memory
+    const total = opts.maxMemory ?? defaultMemoryBudget();
+    const inUse = process.memoryUsage.rss();
+    const budget = total - inUse;
+    const f = m.vae.downFactor, C = m.vae.config.embedDim;
+    const budgetText = `the memory budget of ${formatBytes(total)}${opts.maxMemory === undefined ? ' (default: a quarter of the free memory, at most 4 GB)' : ''} less ${formatBytes(inUse)} this process holds`;
+    if (opts.tileSize !== undefined) {
+      const t = this.tiling(m, opts);
+      const est = estimatePass(m.unet.config, m.vae.config, f, C, H, W, t.tile, t.vaeTiling ?? 'exact');
+      if (est.bytes > budget) {
+        throw new MemoryBudgetError(est.bytes, budget, `a ${W}×${H} output with tileSize ${opts.tileSize} needs about ${formatBytes(est.bytes)}, above ${budgetText}; use a smaller tileSize (--tile) or leave it out to tile automatically, or raise maxMemory (--max-memory)`);
+      }
+      return t;
+    }
+    const c = chooseTiling(m.unet.config, m.vae.config, f, C, H, W, m.unet.sizeMultiple, budget, opts.vaeTiling);
+    if (!c.fit) {
+      throw new MemoryBudgetError(c.smallest.estimate.bytes, budget, `a ${W}×${H} output needs about ${formatBytes(c.smallest.estimate.bytes)} even in the smallest tiles (${(c.smallest.tile ?? 0) * f} px), above ${budgetText}; raise maxMemory (--max-memory) or choose a smaller scale`);
+    }
+    return { tile: c.fit.tile, ...(c.fit.tile !== null ? { overlap: opts.tileOverlap !== undefined ? Math.round(opts.tileOverlap / f) : c.fit.overlap } : {}), vaeTiling: c.fit.vaeTiling };
   }
 
   /** Decodes or splits an image input into colour [3, H, W], optional alpha [1, H, W] and metadata blocks. */
@@ -232,9 +260,12 @@ export class Upsampler {
     // Bundles store grid points (the reference's num_steps); users give solver steps.
     const steps = opts.steps ?? first.steps - 1, solver = opts.solver ?? first.solver, noiseStep = opts.noiseStep ?? first.noiseStep;
     try {
+      // every pass's tiling is decided (or the run refused) before any work
+      let [h, w] = [x.shape[2], x.shape[3]];
+      const tilings = passes.map((m) => { h *= m.flow.factor; w *= m.flow.factor; return this.passTiling(m, h, w, opts); });
       for (let i = 0; i < passes.length; i++) {
         const m = passes[i];
-        const ctx: StageContext = { ...this.tiling(m, opts), precision: this.precision, onProgress: opts.onProgress, signal: opts.signal, pass: i, passes: passes.length };
+        const ctx: StageContext = { ...tilings[i], precision: this.precision, onProgress: opts.onProgress, signal: opts.signal, pass: i, passes: passes.length };
         const r = await upscalePass(m, cur, {
           gridPoints: opts.steps !== undefined ? opts.steps + 1 : m.flow.steps, solver: opts.solver ?? m.flow.solver, noiseStep: opts.noiseStep ?? m.flow.noiseStep, generator,
         }, ctx);

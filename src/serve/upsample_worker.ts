@@ -44,6 +44,8 @@ async function run(up: Upsampler, m: Extract<ToWorker, { type: 'run' }>): Promis
     const { format = 'png', quality, ...options } = m.options;
     const r = await up.upsampleImage(parts, {
       ...options,
+      // this job's share of the server's memory budget, on top of what the process (weights, other jobs) holds now
+      ...(cfg.jobMemory ? { maxMemory: process.memoryUsage.rss() + cfg.jobMemory } : {}),
       signal: ac.signal,
       onProgress: (stage, step, total, d) => post({ type: 'progress', id: m.id, stage, step, total, fraction: d?.fraction ?? 0 }),
     });

@@ -10,6 +10,8 @@ export interface WorkerConfig {
   /** 'cpu' (default), 'cuda' or 'cuda:N'. */
   device?: string;
   maxPixels: number;
+  /** Bytes one job may add to what the process holds when it starts (the server's budget / concurrency; tiles are chosen to fit it). */
+  jobMemory?: number;
 }
 
 export type ToWorker =

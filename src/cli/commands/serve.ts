@@ -7,7 +7,8 @@ import { ServeApp, SERVE_DEFAULTS } from '../../serve/server.js';
 import { WorkerPool } from '../../serve/worker_pool.js';
 import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { deviceOption, intOption, PRECISION_HELP, precisionOption, threadsOption } from '../options.js';
+import { deviceOption, intOption, memoryOption, PRECISION_HELP, precisionOption, threadsOption } from '../options.js';
+import { defaultMemoryBudget } from '../../pipeline/memory.js';
 import { fail, UsageError } from '../errors.js';
 import type { PrecisionOption } from '../../tensor/precision_names.js';
 
@@ -27,6 +28,7 @@ interface ServeCliOptions {
   queueLimit: number;
   maxUploadMb: number;
   maxPixels: number;
+  maxMemory?: number;
   maxOutputPixels: number;
   workdir?: string;
   threads?: number;
@@ -52,6 +54,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'jobs running at once (one worker thread each)', intOption('concurrency', 1), SERVE_DEFAULTS.concurrency)
     .option('--queue-limit <n>', 'jobs allowed to wait; more are refused with 429', intOption('queue-limit', 0), SERVE_DEFAULTS.queueLimit)
     .option('--max-upload-mb <mb>', 'largest request body in MiB (413 above)', positive('max-upload-mb'), SERVE_DEFAULTS.maxUploadBytes / 2 ** 20)
+    .option('--max-memory <size>', 'memory budget of all running jobs together, e.g. 8G (default: a quarter of the free memory, 1–4 GB); each of the --concurrency jobs gets its share, tiles are chosen to fit it and a job that cannot fit fails with the estimate', memoryOption)
     .option('--max-pixels <n>', 'largest input image, width × height, checked before decoding (422 above)', intOption('max-pixels', 1), SERVE_DEFAULTS.maxPixels)
     .option('--max-output-pixels <n>', 'largest output, width × height × scale², a job may ask for (422 above)', intOption('max-output-pixels', 1), SERVE_DEFAULTS.maxOutputPixels)
     .option('--workdir <dir>', 'keep results as files in this folder (default: in memory); removed on exit')
@@ -78,7 +81,7 @@ async function serve(o: ServeCliOptions): Promise<void> {
     process.stderr.write(`fmboost: warning: listening on ${o.host}: other machines can reach this server; ${token ? 'requests need the bearer token' : 'there is no authentication (set --token or FMBOOST_TOKEN)'}\n`);
   }
   const threads = o.threads ?? Math.max(1, Math.floor(availableParallelism() / o.concurrency));
-  const pool = new WorkerPool({ size: o.concurrency, model: o.model && resolve(o.model), threads, precision: o.precision, device: o.device, maxPixels: o.maxPixels });
+  const pool = new WorkerPool({ size: o.concurrency, model: o.model && resolve(o.model), threads, precision: o.precision, device: o.device, maxPixels: o.maxPixels, jobMemory: Math.floor((o.maxMemory ?? defaultMemoryBudget()) / o.concurrency) });
   try {
     await pool.ready();
   } catch (e) {

@@ -18,7 +18,7 @@ import { MAX_SCALE } from '../../pipeline/scale_plan.js';
 import type { UpsampleOptions } from '../../pipeline/types.js';
 import type { UpsampleResult } from '../../pipeline/result.js';
 import { EXIT, UsageError, exitCodeFor, fail } from '../errors.js';
-import { deviceOption, intOption, PRECISION_HELP, precisionOption, solverOption, threadsOption } from '../options.js';
+import { deviceOption, intOption, memoryOption, PRECISION_HELP, precisionOption, solverOption, threadsOption } from '../options.js';
 import type { PrecisionOption } from '../../tensor/index.js';
 import { expandInputs } from '../upsample/inputs.js';
 import { applyExisting, DEFAULT_NAME, NAME_FIELDS, planOutputs, type ExistingPolicy } from '../upsample/outputs.js';
@@ -40,6 +40,7 @@ interface CliOptions {
   tile?: number;
   tileOverlap?: number;
   vaeTiling?: 'exact' | 'blend';
+  maxMemory?: number;
   format?: string;
   quality?: number;
   overwrite?: boolean;
@@ -141,7 +142,7 @@ export async function runUpsample(inputs: string[], o: CliOptions): Promise<numb
       progress.begin(i, label);
       const opts: UpsampleOptions = {
         steps: o.steps, solver: o.solver, noiseStep: o.noiseStep, seed: o.seed, scale: o.scale,
-        tileSize: o.tile, tileOverlap: o.tileOverlap, vaeTiling: o.vaeTiling, signal: controller.signal,
+        tileSize: o.tile, tileOverlap: o.tileOverlap, vaeTiling: o.vaeTiling, maxMemory: o.maxMemory, signal: controller.signal,
         onProgress: (stage, step, total, d) => progress.stage(stage, step, total, d),
       };
       let parts: ImageParts | undefined;
@@ -225,9 +226,10 @@ export function register(program: Command): void {
     .option('--noise-step <s>', 'noise augmentation step of the source, of 1000 (-1: none; default: the model\'s)', intOption('noise-step', NOISE_STEP_MIN, NOISE_STEP_MAX))
     .option('--scale <k>', `overall scale, any integer from 2 to ${MAX_SCALE}: powers of the model's factor run that many passes, other scales the next power then an antialiased shrink (default: one pass)`, intOption('scale', 2, MAX_SCALE))
     .option('--seed <n>', 'random seed (same seed, same output)', intOption('seed', 0, Number.MAX_SAFE_INTEGER), 0)
-    .option('--tile <px>', 'process in tiles of this many output pixels (bounds memory; default: whole image)', intOption('tile', 1))
+    .option('--tile <px>', 'process in tiles of this many output pixels (default: the whole image, or the largest tiles that fit --max-memory)', intOption('tile', 1))
+    .option('--max-memory <size>', 'memory budget of the run, e.g. 8G or 512M (default: a quarter of the free memory, 1–4 GB): tiles are chosen to fit it by estimate, and a run that cannot fit is refused', memoryOption)
     .option('--tile-overlap <px>', 'tile overlap in output pixels (default: a quarter of the tile)', intOption('tile-overlap', 0))
-    .option('--vae-tiling <mode>', 'with --tile: exact (VAE equals untiled, memory linear in the image) or blend (VAE tiles blended, memory bounded by the tile)', 'exact')
+    .option('--vae-tiling <mode>', 'when tiled: exact (VAE equals untiled, memory linear in the image; default) or blend (VAE tiles blended, memory bounded by the tile; chosen automatically when exact cannot fit)')
     .option('--compare', 'also write a side-by-side image: bicubic | fmboost')
     .option('--latent-scaled', 'latent inputs are already multiplied by the scale factor (default: the file\'s metadata, else scaled)')
     .option('--latent-unscaled', 'latent inputs are raw VAE means (not multiplied by the scale factor)')
@@ -239,7 +241,7 @@ export function register(program: Command): void {
     .action(async (inputs: string[], opts: CliOptions & { latentUnscaled?: boolean }) => {
       try {
         if (opts.latentScaled && opts.latentUnscaled) throw new UsageError('give at most one of --latent-scaled and --latent-unscaled');
-        if (opts.vaeTiling !== 'exact' && opts.vaeTiling !== 'blend') throw new UsageError(`--vae-tiling must be exact or blend, got '${opts.vaeTiling}'`);
+        if (opts.vaeTiling !== undefined && opts.vaeTiling !== 'exact' && opts.vaeTiling !== 'blend') throw new UsageError(`--vae-tiling must be exact or blend, got '${opts.vaeTiling}'`);
         const latentScaled = opts.latentUnscaled ? false : opts.latentScaled ? true : undefined;
         const code = await runUpsample(inputs, { ...opts, latentScaled });
         process.exitCode = code;
