@@ -107,20 +107,22 @@ function noTorchReason(info: BundleInfo | null, outSide: number): string {
     'the pipeline\'s exact VAE tiling (src/models/vae/tiled.ts) ported to Python: a re-implementation, not a baseline';
 }
 
+/** run.tile 0: no tileSize, the pipeline's default (tiles chosen by estimate within the default memory budget). */
 function rssProbe(model: string, info: BundleInfo | null, skip: string | undefined, run: { size: number; tile: number; nfe: number }): ProbeRow {
   const factor = info?.flow.factor ?? 2;
   const out = run.size * factor;
+  const auto = run.tile === 0;
   return {
-    name: `upscale peak RSS ${run.size}→${out} tile ${run.tile} (exact VAE tiling) euler nfe ${run.nfe}`,
+    name: auto ? `upscale peak RSS ${run.size}→${out} default (tiles by estimate, default --max-memory) euler nfe ${run.nfe}` : `upscale peak RSS ${run.size}→${out} tile ${run.tile} (exact VAE tiling) euler nfe ${run.nfe}`,
     group: GROUP,
     skip,
     quickSkip: 'one run at this size takes minutes',
-    flops: info ? pipelineFlops(info, run.size, run.nfe, run.tile) : undefined,
-    notes: `one Upsampler.upsampleImage call with tileSize ${run.tile} (as \`fmboost upsample --tile ${run.tile}\`) in a fresh node process; ` +
+    flops: info && !auto ? pipelineFlops(info, run.size, run.nfe, run.tile) : undefined,
+    notes: `one Upsampler.upsampleImage call ${auto ? 'with the default tiling (pipeline/memory.ts: whole image if it fits the budget, else 512 px tiles), as `fmboost upsample`' : `with tileSize ${run.tile} (as \`fmboost upsample --tile ${run.tile}\`)`} in a fresh node process; ` +
       `peak RSS = its VmHWM (node + libtorch + weights + the run); ${run.nfe} Euler step: enough for memory (the flow runs tile by tile, ` +
       'the same working set at every step), the seconds are those of that one step',
     async measure({ threads }): Promise<ProbeResult> {
-      const r = await runChild(['--model', model, '--size', String(run.size), '--nfe', String(run.nfe), '--tile', String(run.tile), '--threads', String(threads)]);
+      const r = await runChild(['--model', model, '--size', String(run.size), '--nfe', String(run.nfe), ...(auto ? [] : ['--tile', String(run.tile)]), '--threads', String(threads)]);
       return {
         oursMs: r.seconds * 1e3,
         peakRssMB: { ours: r.peakRssMB },
@@ -151,7 +153,8 @@ export function upscaleRows(o: UpscaleRowsOptions): { rows: BenchRow[]; probes: 
   const d = defaultSizes(info?.flow.factor ?? 2);
   const rows: BenchRow[] = [];
   for (const size of o.sizes ?? d.sizes) (o.nfes ?? NFES).forEach((nfe, i) => rows.push(timingRow(o.model, info, skip, size, nfe, i === 0)));
-  return { rows, probes: [rssProbe(o.model, info, skip, o.rss ?? d.rss)] };
+  const rss = o.rss ?? d.rss;
+  return { rows, probes: [rssProbe(o.model, info, skip, rss), ...(o.rss ? [] : [rssProbe(o.model, info, skip, { ...rss, tile: 0 })])] };
 }
 
 const { rows, probes } = upscaleRows({ model: benchModelPath() });

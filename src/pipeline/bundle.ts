@@ -7,7 +7,7 @@
 // weights its config names (or a VAE given by the caller).
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { withDefaultDevice, type Precision, type Tensor } from '../tensor/index.js';
+import { tidy, withDefaultDevice, type Precision, type Tensor } from '../tensor/index.js';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/index.js';
 import {
   EfficientUNet, AutoencoderKL, resolveUNetConfig, resolveVAEConfig, readVaeStateDict, presetConfig, VAE_PRESETS, type ResolvedUNetConfig, type ResolvedVAEConfig,
@@ -86,7 +86,8 @@ export function resolveFlowConfig(raw: Partial<FlowBundleConfig> | Record<string
     if (problem) throw new ModelLoadError(where, null, `flow.${k} ${problem}`);
   }
   if (typeof c.startFromNoise !== 'boolean') throw bad('startFromNoise', 'a boolean');
-  if (!(c.scaleFactor > 0)) throw bad('scaleFactor', '> 0');
+  // a latent scale far outside what any VAE needs (SD: 0.18215, ours ≈ 0.77) overflows the float32 latents: all-black output
+  if (!(c.scaleFactor >= 1e-6 && c.scaleFactor <= 1e6)) throw bad('scaleFactor', 'from 1e-6 to 1e6');
   if (!Number.isInteger(c.factor) || c.factor < 1) throw bad('factor', 'an integer ≥ 1');
   if (c.schedule !== 'linear' && c.schedule !== 'gvp') throw bad('schedule', "'linear' or 'gvp'");
   if (!(c.sigmaMin >= 0)) throw bad('sigmaMin', '≥ 0');
@@ -338,8 +339,25 @@ export function loadModel(path: string, opts: CheckpointLoadOptions = {}): CfmMo
   } catch (e) {
     throw new ModelLoadError(path, null, `not a CFM model (.safetensors bundle or training checkpoint): ${(e as Error).message}`);
   }
-  if (kind === 'checkpoint') return loadTrainingCheckpoint(path, opts);
-  return loadBundle(path);
+  const m = kind === 'checkpoint' ? loadTrainingCheckpoint(path, opts) : loadBundle(path);
+  try {
+    checkFiniteWeights(m, path);
+  } catch (e) {
+    disposeModel(m);
+    throw e;
+  }
+  return m;
+}
+
+/** Every floating weight of the UNet and VAE finite, checked once at load: a NaN weight would give black images. */
+function checkFiniteWeights(m: CfmModel, path: string): void {
+  for (const [part, mod] of [['unet', m.unet], ['vae', m.vae]] as const) {
+    for (const [name, t] of mod.stateDict()) {
+      if (!['float32', 'float16', 'bfloat16', 'float64'].includes(t.dtype)) continue;
+      const bad = tidy(() => t.isfinite().logicalNot().sum().item());
+      if (bad > 0) throw new ModelLoadError(path, null, `weight ${part}.${name} has ${bad} of ${t.numel} values NaN or infinite (a corrupt or diverged model)`);
+    }
+  }
 }
 
 /**

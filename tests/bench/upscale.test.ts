@@ -33,8 +33,9 @@ test('rows: to 512² and 1024² outputs at nfe 1, 2, 4, 10 and the 2048² memory
   assert.deepEqual(names, expected);
   assert.deepEqual(NFES, [1, 2, 4, 10]);
   const probes = allProbes().filter((r) => r.group === GROUP);
-  assert.equal(probes.length, 1);
+  assert.equal(probes.length, 2);
   assert.match(probes[0].name, new RegExp(`${2048 / f}→2048 tile 512 .*nfe 1`));
+  assert.match(probes[1].name, new RegExp(`${2048 / f}→2048 default \\(tiles by estimate, default --max-memory\\) .*nfe 1`));
   assert.deepEqual(defaultSizes(4), { sizes: [128, 256], rss: { size: 512, tile: 512, nfe: 1 } });
 });
 
@@ -70,7 +71,7 @@ test('--quick: the probe is reported as skipped, timing rows get one round; a us
   const { rows, probes } = upscaleRows({ model: tiny, sizes: [16, 512], nfes: [1, 2] });
   assert.deepEqual(skippedRows([...rows, ...probes], false), []);
   const quick = skippedRows([...rows, ...probes], true);
-  assert.deepEqual(quick.map((s) => s.name), [probes[0].name]);
+  assert.deepEqual(quick.map((s) => s.name), probes.map((p) => p.name));
   assert.match(quick[0].reason, /^--quick: /);
   for (const r of rows) assert.equal(r.quickPlan?.maxRounds, 1, r.name);
   // The full plan: a warm-up on the first row of a size; later large rows share its shapes and skip it.

@@ -75,6 +75,27 @@ test('bundle errors: missing file, not a bundle, wrong shapes, bad flow config',
   }
 });
 
+test('a bundle with a NaN weight or an absurd scaleFactor fails at load, naming the weight or the key, and frees what it built', () => {
+  const { dir, cleanup } = tmpDir();
+  try {
+    const path = writeTinyBundle(join(dir, 'm.safetensors'));
+    const head = readSafetensorsHeader(path);
+    const { tensors } = readSafetensors(path);
+    const name = [...tensors.keys()].find((k) => k.startsWith('unet.') && k.endsWith('.weight'))!;
+    const poisoned = join(dir, 'nan.safetensors');
+    tidy(() => writeSafetensors(poisoned, new Map([...tensors].map(([k, t]) => [k, k === name ? t.mul(Number.NaN) : t])), head.metadata));
+    const scaled = join(dir, 'scale.safetensors');
+    writeSafetensors(scaled, tensors, { ...head.metadata, flow: JSON.stringify({ ...JSON.parse(head.metadata.flow), scaleFactor: 1e308 }) });
+    for (const t of tensors.values()) t.dispose();
+    const live = liveTensors();
+    assert.throws(() => loadModel(poisoned), (e: Error) => e instanceof ModelLoadError && e.message.includes(`weight ${name} has `) && /values NaN or infinite/.test(e.message));
+    assert.equal(liveTensors(), live, 'the model built before the check is freed');
+    assert.throws(() => loadModel(scaled), (e: Error) => e instanceof ModelLoadError && /flow\.scaleFactor must be from 1e-6 to 1e6/.test(e.message));
+  } finally {
+    cleanup();
+  }
+});
+
 test('a bundle whose metadata asks for a huge model (modelChannels 4096: ~27 G parameters) fails on shapes before allocating it', () => {
   const { dir, cleanup } = tmpDir();
   try {
