@@ -12,7 +12,7 @@ import { probeImage } from '../data/image_codec.js';
 import { ImageDecodeError } from '../data/errors.js';
 import { HttpError } from './errors.js';
 import { readBody } from './body.js';
-import { multipartBoundary, parseMultipart } from './multipart.js';
+import { parseMultipart } from './multipart.js';
 import { SOLVER_NAMES } from '../flow/sampling_options.js';
 import { DEFAULT_OPTION_LIMITS, OPTION_NAMES, parseJobOptions, type JobOptions, type OptionLimits } from './options.js';
 import { JobQueue, QueueFullError, type Job } from './queue.js';
@@ -198,7 +198,7 @@ export class ServeApp {
     let image: Buffer | undefined;
     let name = 'upload';
     if (type.startsWith('multipart/form-data')) {
-      for (const part of parseMultipart(body, multipartBoundary(req.headers['content-type']!))) {
+      for (const part of await parseMultipart(body, req.headers['content-type']!)) {
         if (part.filename !== undefined || part.name === 'image') {
           if (part.name !== 'image') throw new HttpError(400, `unexpected file field '${part.name}' (send the picture as the field 'image')`);
           if (image) throw new HttpError(400, 'more than one image in the request (send one per job)');

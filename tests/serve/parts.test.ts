@@ -1,42 +1,43 @@
-// Pieces of the service on their own: the multipart parser, option parsing, the queue's bookkeeping.
+// Pieces of the service on their own: multipart parsing (Node's built-in FormData parser), option parsing, the queue's bookkeeping.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { multipartBoundary, parseMultipart } from '../../src/serve/multipart.js';
+import { parseMultipart } from '../../src/serve/multipart.js';
 import { parseJobOptions } from '../../src/serve/options.js';
 import { JobQueue, QueueFullError } from '../../src/serve/queue.js';
 import { HttpError } from '../../src/serve/errors.js';
 
 const CRLF = '\r\n';
 
-test('multipart: fields, a file with binary bytes and CRLFs inside, quoted names', async () => {
-  // what the browser's FormData produces, checked against our parser
+test('multipart (Node\'s built-in parser): fields, a file with binary bytes and CRLFs inside, quoted names', async () => {
+  // what the browser's FormData produces
   const bytes = Buffer.from([0, 13, 10, 45, 45, 255, 13, 10]);
   const form = new FormData();
   form.append('steps', '12');
   form.append('image', new Blob([bytes], { type: 'image/png' }), 'my "best" photo.png');
   const req = new Request('http://x/', { method: 'POST', body: form });
   const body = Buffer.from(await req.arrayBuffer());
-  const parts = parseMultipart(body, multipartBoundary(req.headers.get('content-type')!));
-  assert.deepEqual(parts.map((p) => [p.name, p.filename, p.contentType]), [['steps', undefined, undefined], ['image', 'my %22best%22 photo.png', 'image/png']]);
+  const parts = await parseMultipart(body, req.headers.get('content-type')!);
+  assert.deepEqual(parts.map((p) => [p.name, p.filename, p.contentType]), [['steps', undefined, undefined], ['image', 'my "best" photo.png', 'image/png']]);
   assert.equal(parts[0].data.toString(), '12');
   assert.deepEqual([...parts[1].data], [...bytes]);
 });
 
-test('multipart: hand-written body with a quoted boundary and an escaped quote in the filename', () => {
+test('multipart: hand-written body with a quoted boundary and a percent-encoded quote in the filename (as browsers send it)', async () => {
   const b = 'x-y';
-  const body = Buffer.from(`--${b}${CRLF}Content-Disposition: form-data; name="image"; filename="a\\"b.png"${CRLF}Content-Type: image/png${CRLF}${CRLF}DATA${CRLF}--${b}--${CRLF}`);
-  const [p] = parseMultipart(body, multipartBoundary(`multipart/form-data; boundary="${b}"`));
+  const body = Buffer.from(`--${b}${CRLF}Content-Disposition: form-data; name="image"; filename="a%22b.png"${CRLF}Content-Type: image/png${CRLF}${CRLF}DATA${CRLF}--${b}--${CRLF}`);
+  const [p] = await parseMultipart(body, `multipart/form-data; boundary="${b}"`);
   assert.equal(p.filename, 'a"b.png');
   assert.equal(p.data.toString(), 'DATA');
 });
 
-test('multipart: malformed bodies are 400 with a reason', () => {
-  const bad = (body: string, re: RegExp) => assert.throws(() => parseMultipart(Buffer.from(body), 'b'), (e: unknown) => e instanceof HttpError && e.status === 400 && re.test(e.message));
-  bad('no boundary at all', /boundary not found/);
-  bad(`--b${CRLF}Content-Disposition: form-data; name="a"${CRLF}${CRLF}value without end`, /missing closing boundary/);
-  bad(`--b${CRLF}Content-Disposition: form-data${CRLF}${CRLF}v${CRLF}--b--`, /no Content-Disposition name/);
-  bad(`--b${CRLF}Content-Disposition: form-data; name="a"`, /headers not terminated/);
-  assert.throws(() => multipartBoundary('multipart/form-data'), /without a valid boundary/);
+test('multipart: malformed bodies and a missing boundary are 400 with a reason', async () => {
+  const bad = (body: string, re: RegExp, ct = 'multipart/form-data; boundary=b') =>
+    assert.rejects(parseMultipart(Buffer.from(body), ct), (e: unknown) => e instanceof HttpError && e.status === 400 && re.test(e.message));
+  await bad('no boundary at all', /malformed multipart body/);
+  await bad(`--b${CRLF}Content-Disposition: form-data; name="a"${CRLF}${CRLF}value without end`, /malformed multipart body/);
+  await bad(`--b${CRLF}Content-Disposition: form-data${CRLF}${CRLF}v${CRLF}--b--`, /malformed multipart body/);
+  await bad(`--b${CRLF}Content-Disposition: form-data; name="a"`, /malformed multipart body/);
+  await bad('x', /without a valid boundary/, 'multipart/form-data');
 });
 
 test('options: empty values are absent, names are wire names, -1 noise step allowed', () => {
