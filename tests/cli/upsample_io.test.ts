@@ -114,3 +114,27 @@ test('one error format: unknown options are one line with a suggestion; snake_ca
   assert.match(err(t), /^fmboost: .*nowhere/);
   assert.equal(t.status, 2, 'a missing checkpoint is bad input');
 });
+
+test('16-bit and grayscale inputs: 8-bit RGB outputs equal to those of the same picture as 8-bit RGB', async () => {
+  const px8 = Buffer.alloc(16 * 16 * 3);
+  for (let i = 0; i < px8.length; i++) px8[i] = (i * 37 + (i >> 4) * 11) % 256;
+  const gray8 = Buffer.alloc(16 * 16);
+  for (let i = 0; i < gray8.length; i++) gray8[i] = (i * 13) % 256;
+  await sharp(px8, { raw: { width: 16, height: 16, channels: 3 } }).png().toFile(join(dir, 'rgb8.png'));
+  // the same picture stored with 16 bits per sample (sharp widens each 8-bit value)
+  await sharp(join(dir, 'rgb8.png')).toColourspace('rgb16').png().toFile(join(dir, 'rgb16.png'));
+  assert.equal((await sharp(join(dir, 'rgb16.png')).metadata()).depth, 'ushort', 'the fixture is 16-bit');
+  await sharp(gray8, { raw: { width: 16, height: 16, channels: 1 } }).toColourspace('b-w').png().toFile(join(dir, 'gray.png'));
+  assert.equal((await sharp(join(dir, 'gray.png')).metadata()).channels, 1, 'the fixture is grayscale');
+  await sharp(gray8, { raw: { width: 16, height: 16, channels: 1 } }).toColourspace('srgb').png().toFile(join(dir, 'gray_rgb.png'));
+  const outputs: Record<string, { data: Buffer; info: sharp.OutputInfo }> = {};
+  for (const name of ['rgb8', 'rgb16', 'gray', 'gray_rgb']) {
+    const p = up([`${name}.png`, '-o', `${name}_up.png`, '--strip-metadata']);
+    assert.equal(p.status, 0, err(p));
+    const meta = await sharp(join(dir, `${name}_up.png`)).metadata();
+    assert.deepEqual([meta.width, meta.height, meta.channels, meta.depth], [32, 32, 3, 'uchar'], `${name}: 8-bit RGB out`);
+    outputs[name] = await sharp(join(dir, `${name}_up.png`)).raw().toBuffer({ resolveWithObject: true });
+  }
+  assert.ok(outputs.rgb16.data.equals(outputs.rgb8.data), '16-bit input = its 8-bit twin (decoded to 8-bit precision)');
+  assert.ok(outputs.gray.data.equals(outputs.gray_rgb.data), 'grayscale input = the same picture as RGB');
+});
