@@ -1,7 +1,7 @@
 // Peak RSS and time of one VAE decode (or encode) with vae_small random weights, in a fresh process:
 //   node dist/scripts/vae_tiled_rss.js SIZE untiled|exact [decode|encode] [bandElements]
 // SIZE is the image side in pixels. Prints one JSON line.
-import { manualSeed, noGrad, randn, tidy } from '../src/index.js';
+import { manualSeed, noGrad, randn, tidy } from '../src/tensor_library.js';
 import { createVAE } from '../src/models/presets.js';
 import { tiledDecode, tiledEncode } from '../src/models/vae/index.js';
 

@@ -1,7 +1,7 @@
-// fmboost: coupling flow matching on libtorch, from TypeScript.
-export * from './tensor/index.js';
-export * as nn from './nn/index.js';
-export * from './io/index.js';
+// fmboost: coupling flow matching on libtorch, from TypeScript. This entry is the upscaler (Upsampler and the
+// pipeline), training, evaluation, models, flow, data and distributed; the tensor library is `fmboost/tensor`
+// (src/tensor_library.ts).
+export type { Tensor, DType, Shape } from './tensor/index.js';
 export * as flow from './flow/index.js';
 export * as models from './models/index.js';
 export * as data from './data/index.js';

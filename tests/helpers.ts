@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Tensor, tensor, type NestedArray } from '../src/index.js';
+import { Tensor, tensor, type NestedArray } from '../src/tensor_library.js';
 
 /** Repository root (tests run from dist/tests). */
 export const ROOT = (() => {

@@ -252,6 +252,11 @@ export function loadTorchCheckpoint(path: string, opts: LoadTorchOptions = {}): 
       if (numel > 0 && last >= storageNumel) {
         throw new WeightsFileError(path, key, `view (offset ${storageOffset}, size [${shape}], stride [${stride}]) reaches element ${last} of a ${storageNumel}-element storage`);
       }
+      // more elements than the storage holds: a broadcast (stride-0) view, which torch.save keeps as it is; as a
+      // weight it would claim a model far larger than the file (a 1 KB file inferring a 9 GB VAE)
+      if (numel > storageNumel) {
+        throw new WeightsFileError(path, key, `view of ${numel.toLocaleString('en-US')} elements (size [${shape}], stride [${stride}]) over a ${storageNumel.toLocaleString('en-US')}-element storage: a broadcast (stride-0) view, not a weight tensor`);
+      }
       out.set(key, A.asStrided(base, shape, stride, storageOffset) as Tensor);
     }
     return { tensors: out, raw };

@@ -34,7 +34,11 @@ async function main(): Promise<void> {
   });
 }
 
+/** Test hook (as the trainer's FMBOOST_INJECT_NAN_STEP): a job with this seed ends the worker thread, as a fatal error would. */
+const exitSeed = Number(process.env.FMBOOST_TEST_WORKER_EXIT_SEED ?? NaN);
+
 async function run(up: Upsampler, m: Extract<ToWorker, { type: 'run' }>): Promise<void> {
+  if (m.options.seed === exitSeed) process.exit(70);
   const ac = new AbortController();
   running.set(m.id, ac);
   let parts: ImageParts | undefined;

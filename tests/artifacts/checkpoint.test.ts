@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tensor, randn, nn, tidy, Generator, manualSeed, writeSafetensors, liveTensors, type Tensor } from '../../src/index.js';
+import { tensor, randn, nn, tidy, Generator, manualSeed, writeSafetensors, liveTensors, type Tensor } from '../../src/tensor_library.js';
 import { CheckpointDir, CheckpointError, loadCheckpoint, saveCheckpoint } from '../../src/artifacts/checkpoint.js';
 import { EMA } from '../../src/train/ema.js';
 import { ROOT } from '../helpers.js';
@@ -88,7 +88,7 @@ test('a save that fails mid-write (disk full) leaves the previous checkpoint int
     const before = readFileSync(last);
     // A child process with a 16 KiB file-size limit saves a 400 KB checkpoint over `last`: the header
     // fits, the tensor bytes do not, so write() fails half-way (EFBIG, as ENOSPC would).
-    const lib = join(ROOT, 'dist', 'src', 'index.js');
+    const lib = join(ROOT, 'dist', 'src', 'tensor_library.js');
     const ckLib = join(ROOT, 'dist', 'src', 'artifacts', 'checkpoint.js');
     const js = `import { randn } from ${JSON.stringify(lib)}; import { CheckpointDir } from ${JSON.stringify(ckLib)};
       try { new CheckpointDir(${JSON.stringify(dir)}).save({ step: 5, model: new Map([['w', randn([100000])]]) }, ['last']); console.log('WROTE'); }

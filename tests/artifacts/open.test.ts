@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tensor, writeSafetensors, liveTensors } from '../../src/index.js';
+import { tensor, writeSafetensors, liveTensors } from '../../src/tensor_library.js';
 import { saveCheckpoint } from '../../src/artifacts/checkpoint.js';
 import { ArtifactError, openArtifact } from '../../src/artifacts/open.js';
 import { BUNDLE_FORMAT } from '../../src/artifacts/formats.js';

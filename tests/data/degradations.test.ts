@@ -1,7 +1,7 @@
 // Degradations: how a high-res image becomes the low-res input (data/degradations.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, full, liveTensors, manualSeed, rand, tidy } from '../../src/index.js';
+import { F, full, liveTensors, manualSeed, rand, tidy } from '../../src/tensor_library.js';
 import { DEGRADATIONS, checkDegradation, degrade, psuPair } from '../../src/data/index.js';
 import { DEGRADATIONS as NAMES } from '../../src/data/degradation_names.js';
 import { maxAbsDiff } from '../helpers.js';

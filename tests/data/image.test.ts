@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { golden, ROOT } from '../helpers.js';
-import { tensor, liveTensors } from '../../src/index.js';
+import { tensor, liveTensors } from '../../src/tensor_library.js';
 import {
   decodeImage, decodeImageU8, encodeImageU8, encodeImage, readImage, writeImage, readImageText, probeImage,
   ImageDecodeError, ImageEncodeError, U8_TO_FLOAT, floatCHWToU8HWC, addPngText, readPngText, encodeTensorImage,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { randn, Generator, tidy, liveTensors } from '../../src/index.js';
+import { randn, Generator, tidy, liveTensors } from '../../src/tensor_library.js';
 import {
   DataLoader, ImageFolderSource, LatentShardSource, LatentShardWriter, encodeImageU8, readImage, centerCrop,
   type Batch, type LoaderOptions, type DataSource,

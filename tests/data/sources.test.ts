@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randn, tidy, liveTensors, Generator, tensor } from '../../src/index.js';
+import { randn, tidy, liveTensors, Generator, tensor } from '../../src/tensor_library.js';
 import {
   ImageFolderSource, TarShardSource, LatentShardSource, LatentShardWriter, readTarIndex, splitKey,
   encodeImageU8, decodeImage, DataSourceError, U8_TO_FLOAT,

@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { golden, fromGolden, assertClose } from '../helpers.js';
-import { Generator, tensor, tidy, arange, liveTensors } from '../../src/index.js';
+import { Generator, tensor, tidy, arange, liveTensors } from '../../src/tensor_library.js';
 import {
   psuPair, resize, randomCropParams, randomCrop, centerCrop, centerCropOffsets, randomHorizontalFlip, crop,
   cropCHW, hflipCHW, Rng,

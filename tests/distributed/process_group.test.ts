@@ -12,13 +12,14 @@ import { freePort } from '../../src/cli/launcher.js';
 import { ROOT } from '../helpers.js';
 
 const { ProcessGroup, availableBackends, DistributedError, worldFromEnv, WorldEnvError } = distributed;
-const INDEX = join(ROOT, 'dist/src/index.js');
+const INDEX = join(ROOT, 'dist/src/index.js'), TENSOR = join(ROOT, 'dist/src/tensor_library.js');
 
 /** Runs `body` (the text of an async function of (fmb, pg, rank)) in `world` processes; each prints one JSON line. */
 async function runRanks(world: number, body: string, opts: { timeoutMs?: number; port?: number } = {}): Promise<{ code: number | null; out: any; err: string }[]> {
   const dir = mkdtempSync(join(tmpdir(), 'fmboost-dist-'));
   const script = join(dir, 'rank.mjs');
-  writeFileSync(script, `import * as fmb from ${JSON.stringify(INDEX)};
+  // the package's two entries as one namespace: fmboost (distributed) and fmboost/tensor (tensors, nn)
+  writeFileSync(script, `const fmb = { ...(await import(${JSON.stringify(INDEX)})), ...(await import(${JSON.stringify(TENSOR)})) };
 const world = fmb.distributed.worldFromEnv();
 fmb.setNumThreads(1);
 const run = async (fmb, pg, rank) => { ${body} };
@@ -107,7 +108,7 @@ test('failures are DistributedErrors naming rank and op, within the timeout', as
   const t0 = Date.now();
   const port = await freePort();
   const solo = await new Promise<any>((resolve) => {
-    const script = `import * as fmb from ${JSON.stringify(INDEX)};
+    const script = `const fmb = await import(${JSON.stringify(INDEX)});
 try { await fmb.distributed.ProcessGroup.init({ rank: 1, worldSize: 2, localRank: 1, masterAddr: '127.0.0.1', masterPort: ${port} }, { timeoutMs: 1500 }); console.log('{}'); }
 catch (e) { console.log(JSON.stringify({ name: e.name, rank: e.rank, op: e.op, message: e.message })); }`;
     const p = spawn(process.execPath, ['--input-type=module', '-e', script]);

@@ -2,7 +2,8 @@
 // reference's formulas (same Generator streams), seeded reproducibility, and input errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, Generator, liveTensors, Tensor, flow } from '../../src/index.js';
+import { tensor, Generator, liveTensors, Tensor } from '../../src/tensor_library.js';
+import { flow } from '../../src/index.js';
 import { assertClose, golden, fromGolden } from '../helpers.js';
 
 const { FlowMatcher, FlowError } = flow;

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tensor, Generator, liveTensors, flow } from '../../src/index.js';
+import { tensor, Generator, liveTensors } from '../../src/tensor_library.js';
+import { flow } from '../../src/index.js';
 import { assertClose, golden, fromGolden, PARITY_DIR } from '../helpers.js';
 
 const { cosineAlphaBar, NoiseAugmenter, FlowError } = flow;

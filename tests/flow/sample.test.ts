@@ -2,7 +2,8 @@
 // (x_t ++ context), a closed-form ODE, noise augmentation seeding, batching, async, leaks, errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randn, Generator, liveTensors, tidy, flow, type Tensor } from '../../src/index.js';
+import { randn, Generator, liveTensors, tidy, type Tensor } from '../../src/tensor_library.js';
+import { flow } from '../../src/index.js';
 
 const maxDiff = (a: Tensor, b: Tensor) => tidy(() => a.sub(b).abs().max().item());
 

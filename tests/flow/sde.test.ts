@@ -2,7 +2,8 @@
 // x0 ~ N(0, 1), x1 ~ N(m, s²) independent, linear path. Both the ODE and the SDE must end at N(m, s²).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randn, tensor, Generator, liveTensors, tidy, flow, type Tensor } from '../../src/index.js';
+import { randn, tensor, Generator, liveTensors, tidy, type Tensor } from '../../src/tensor_library.js';
+import { flow } from '../../src/index.js';
 
 const m = 2, s = 0.5, N = 20000;
 // E[x1 − x0 | x_t = x] = m + (t·s² − (1 − t)) / (t²·s² + (1 − t)²) · (x − t·m)

@@ -2,7 +2,8 @@
 // tolerance and efficiency, exact transport under the oracle field, cancellation, bad inputs, leaks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, randn, liveTensors, Generator, tidy, flow, type Tensor } from '../../src/index.js';
+import { tensor, randn, liveTensors, Generator, tidy, type Tensor } from '../../src/tensor_library.js';
+import { flow } from '../../src/index.js';
 
 const { getSolver, linspaceGrid, dopri5, rk4, odeint, odeintAsync, AbortError, FlowError } = flow;
 

@@ -2,7 +2,8 @@
 // against PyTorch goldens, LSU by hand, and the coupling / start-from-noise / augmentation wiring.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, Generator, F, liveTensors, flow, type Tensor } from '../../src/index.js';
+import { tensor, Generator, F, liveTensors, type Tensor } from '../../src/tensor_library.js';
+import { flow } from '../../src/index.js';
 import { assertClose, golden, fromGolden } from '../helpers.js';
 
 const { upsampleLatent, buildSourceAndContext, NoiseAugmenter, SD_SCALE_FACTOR, FlowError } = flow;

@@ -4,10 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  Tensor, tensor, randn, arange, tidy, liveTensors, ALL_DTYPES, BYTES,
-  readSafetensors, readSafetensorsHeader, writeSafetensors, WeightsFileError, type DType,
-} from '../../src/index.js';
+import { Tensor, tensor, randn, arange, tidy, liveTensors, ALL_DTYPES, BYTES, readSafetensors, readSafetensorsHeader, writeSafetensors, WeightsFileError, type DType } from '../../src/tensor_library.js';
 import { ROOT, PARITY_DIR } from '../helpers.js';
 
 const FIX = join(ROOT, 'tests', 'fixtures', 'io');
@@ -170,7 +167,7 @@ test('safetensors: a failed write leaves the old file intact and no temp file be
     assert.deepEqual(readdirSync(dir), ['w.safetensors']);
     // 2) the disk fills mid-way: a child process whose file-size limit (ulimit -f, 16 KiB) lets the
     //    header through but not the 400 KB tensor; write() then fails with EFBIG, like ENOSPC.
-    const lib = join(ROOT, 'dist', 'src', 'index.js');
+    const lib = join(ROOT, 'dist', 'src', 'tensor_library.js');
     const js = `import { randn, writeSafetensors } from ${JSON.stringify(lib)};
       try { writeSafetensors(${JSON.stringify(file)}, { small: randn([4]), big: randn([100000]) }); console.log('WROTE'); }
       catch (e) { console.log('ERR ' + e.name + ': ' + e.message); }`;

@@ -3,10 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  Tensor, tidy, liveTensors, loadTorchCheckpoint, loadWeights, saveWeights, detectWeightsFormat, readSafetensors,
-  unpickle, PyObject, PyGlobal, TensorRef, WeightsFileError, type DType,
-} from '../../src/index.js';
+import { Tensor, tidy, liveTensors, loadTorchCheckpoint, loadWeights, saveWeights, detectWeightsFormat, readSafetensors, unpickle, PyObject, PyGlobal, TensorRef, WeightsFileError, type DType } from '../../src/tensor_library.js';
 import { flattenCheckpoint } from '../../src/io/index.js';
 import { ROOT, golden } from '../helpers.js';
 
@@ -112,6 +109,12 @@ test('torch.load: unsupported or damaged files give clear errors', () => {
     writeFileSync(junk, 'hello world, not a checkpoint');
     assert.throws(() => loadTorchCheckpoint(junk), /not a torch\.save zip archive/);
     assert.throws(() => loadWeights(junk), /unrecognized weights format/);
+    // stride-0 views claiming a huge VAE over one-element storages (scripts/goldens/io_broadcast_fixture.py): refused
+    // at read, before any config is inferred or model allocated
+    const rss = process.memoryUsage.rss();
+    assert.throws(() => loadTorchCheckpoint(join(FIX, 'broadcast.ckpt')), (e: Error) =>
+      e instanceof WeightsFileError && /first_stage_model\.encoder\..*view of [\d,]+ elements .* over a 1-element storage: a broadcast \(stride-0\) view/.test(e.message));
+    assert.ok(process.memoryUsage.rss() - rss < 256 * 2 ** 20);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

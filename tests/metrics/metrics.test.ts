@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { golden, fromGolden } from '../helpers.js';
-import { F, tidy, full, liveTensors, manualSeed, rand, tensor } from '../../src/index.js';
+import { F, tidy, full, liveTensors, manualSeed, rand, tensor } from '../../src/tensor_library.js';
 import { colourShift, mse, psnr, ssim, gaussianWindow } from '../../src/eval/index.js';
 
 const G = golden('eval_metrics.json');

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { models, noGrad, tidy, liveTensors, readSafetensors, readSafetensorsHeader, saveWeights, type Tensor } from '../../src/index.js';
+import { noGrad, tidy, liveTensors, readSafetensors, readSafetensorsHeader, saveWeights, type Tensor } from '../../src/tensor_library.js';
+import { models } from '../../src/index.js';
 import { saveCheckpoint } from '../../src/train/index.js';
 import { ROOT, PARITY_DIR, maxAbsDiff } from '../helpers.js';
 

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { tensor, randn, zeros, tidy, liveTensors, manualSeed, Generator, noGrad, models, autocastBf16, dispose } from '../../src/index.js';
+import { tensor, randn, zeros, tidy, liveTensors, manualSeed, Generator, noGrad, autocastBf16, dispose } from '../../src/tensor_library.js';
+import { models } from '../../src/index.js';
 import { assertClose, PARITY_DIR } from '../helpers.js';
 
 const TINY = { in_channels: 6, model_channels: 8, out_channels: 3, num_res_blocks: 1, channel_mult: [1, 2], attention_resolutions: [2],

@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { models, noGrad, readSafetensors, writeSafetensors, dispose } from '../../src/index.js';
+import { noGrad, readSafetensors, writeSafetensors, dispose } from '../../src/tensor_library.js';
+import { models } from '../../src/index.js';
 import { ROOT, PARITY_DIR } from '../helpers.js';
 
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');

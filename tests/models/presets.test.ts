@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { liveTensors, models } from '../../src/index.js';
+import { liveTensors } from '../../src/tensor_library.js';
+import { models } from '../../src/index.js';
 import { PARITY_DIR, golden } from '../helpers.js';
 
 const shapes = (m: { stateDict(): Map<string, { shape: number[] }> }) => Object.fromEntries([...m.stateDict()].map(([k, t]) => [k, t.shape]));

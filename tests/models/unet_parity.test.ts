@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { liveTensors, models, readSafetensorsHeader } from '../../src/index.js';
+import { liveTensors, readSafetensorsHeader } from '../../src/tensor_library.js';
+import { models } from '../../src/index.js';
 import { ROOT, PARITY_DIR } from '../helpers.js';
 
 const LOCAL = join(ROOT, 'tests', 'fixtures', 'models');

@@ -1,7 +1,8 @@
 // VAE weights in diffusers' layout and with checkpoint prefixes load into our LDM-named AutoencoderKL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, randn, tidy, noGrad, manualSeed, models } from '../../src/index.js';
+import { Tensor, randn, tidy, noGrad, manualSeed } from '../../src/tensor_library.js';
+import { models } from '../../src/index.js';
 
 test('single diffusers keys map to LDM names (decoder levels reversed, attention and shortcut renamed)', () => {
   const k = (s: string) => models.diffusersVaeKeyToLdm(s, 4);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { F, liveTensors, manualSeed, noGrad, rand, randn, tidy, type Tensor } from '../../src/index.js';
+import { F, liveTensors, manualSeed, noGrad, rand, randn, tidy, type Tensor } from '../../src/tensor_library.js';
 import { writeSafetensors } from '../../src/io/index.js';
 import { AutoencoderKL, PatchMoments, pcaInitShortcut, vaeMacs, type AutoencoderKLConfig } from '../../src/models/index.js';
 import { loadVae } from '../../src/models/load.js';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { liveTensors, manualSeed, noGrad, randn, tidy, type Tensor } from '../../src/index.js';
+import { liveTensors, manualSeed, noGrad, randn, tidy, type Tensor } from '../../src/tensor_library.js';
 import { readSafetensors } from '../../src/io/index.js';
 import { AutoencoderKL, type AutoencoderKLConfig } from '../../src/models/index.js';
 import { tiledDecode, tiledEncode, type TiledVAEOptions } from '../../src/models/vae/index.js';

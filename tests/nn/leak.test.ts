@@ -5,7 +5,7 @@
 // yields grows by that much per handle made (about 15 MB per 1,000 steps here) without any tensor leaking.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, F, Generator, randn, tidy, liveTensors, liveBytes, manualSeed, getNumThreads, setNumThreads } from '../../src/index.js';
+import { Tensor, F, Generator, randn, tidy, liveTensors, liveBytes, manualSeed, getNumThreads, setNumThreads } from '../../src/tensor_library.js';
 import { Conv2d, GroupNorm, SiLU, Sequential, Adam } from '../../src/nn/index.js';
 
 const STEPS = 1000, WARMUP = 50, RSS_LIMIT_MB = 50, YIELD_EVERY = 10;

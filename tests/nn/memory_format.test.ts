@@ -3,7 +3,8 @@
 // reorder), and the result must equal the NCHW one up to kernel rounding.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randn, full, noGrad, tidy, liveTensors, models, nn, type Tensor } from '../../src/index.js';
+import { randn, full, noGrad, tidy, liveTensors, nn, type Tensor } from '../../src/tensor_library.js';
+import { models } from '../../src/index.js';
 
 /** Runs fn with every nn.Conv2d forward recorded: how many inputs were / were not channels_last. */
 function countConvLayouts(fn: () => void): { cl: number; other: string[] } {

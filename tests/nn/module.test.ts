@@ -2,7 +2,7 @@
 // non-strict loading, train/eval, zeroGrad, default inits after manualSeed, and layer forwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, tidy, zeros, ones, randn, manualSeed, liveTensors } from '../../src/index.js';
+import { Tensor, tidy, zeros, ones, randn, manualSeed, liveTensors } from '../../src/tensor_library.js';
 import {
   Module, StateDictError, Linear, Conv1d, Conv2d, ConvTranspose2d, GroupNorm, LayerNorm, SiLU, Dropout,
   Sequential, ModuleList,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tensor, tensor, tidy, liveTensors, readSafetensors, writeSafetensors, nn } from '../../src/index.js';
+import { Tensor, tensor, tidy, liveTensors, readSafetensors, writeSafetensors, nn } from '../../src/tensor_library.js';
 import { Adam, AdamW, clipGradNorm, gradNorm } from '../../src/nn/index.js';
 import { OptimizerStateError, type AdamConfig, type OptimizerMeta, type ParamsInput } from '../../src/nn/optim/index.js';
 import { assertClose, fromGolden, golden } from '../helpers.js';

@@ -61,6 +61,29 @@ test('fmboost serve: one job end to end, files only under --workdir, clean SIGTE
   assert.deepEqual(readdirSync(join(cwd, 'work')), [], 'result files removed on exit');
 });
 
+test('fmboost serve: a worker that dies fails its job with a message, is replaced, and the server stays up', async () => {
+  const model = writeTinyBundle(join(tmp.dir, 'tiny-die.safetensors'), { steps: 3 }, 5, 'tiny-die');
+  const { child, io, exited, port } = startServe(['--port', '0', '--model', model, '--threads', '1'], { env: { FMBOOST_TEST_WORKER_EXIT_SEED: '13' } });
+  try {
+    const base = `http://127.0.0.1:${await port}`;
+    const submit = async (seed: number) => {
+      const r = await fetch(`${base}/api/upscale?seed=${seed}`, { method: 'POST', body: await gradientPng(16, 16), headers: { 'Content-Type': 'image/png' } });
+      assert.equal(r.status, 202);
+      const job = (await r.json()) as any;
+      return (await readEvents(`${base}${job.events}`)).at(-1)!;
+    };
+    const dead = await submit(13);
+    assert.equal(dead.event, 'failed', JSON.stringify(dead));
+    assert.match(JSON.stringify(dead.data), /the upsampling worker failed: upsampling worker exited with code 70/);
+    assert.equal((await fetch(`${base}/healthz`)).status, 200, 'the server is up');
+    const next = await submit(1);
+    assert.equal(next.event, 'done', `the replacement worker runs the next job: ${JSON.stringify(next)}`);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, io.err);
+});
+
 test('fmboost serve: bad flags and a missing model fail with a message', () => {
   const bad = spawnSync(process.execPath, [MAIN, 'serve', '--port', 'http'], { encoding: 'utf8' });
   assert.notEqual(bad.status, 0);

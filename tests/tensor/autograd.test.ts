@@ -2,7 +2,7 @@
 // inference tensors, and autogradGrad. Expected gradients are closed forms.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, noGrad, enableGrad, inferenceMode, isGradEnabled, isInferenceMode, autogradGrad, tidy, TorchError } from '../../src/index.js';
+import { tensor, noGrad, enableGrad, inferenceMode, isGradEnabled, isInferenceMode, autogradGrad, tidy, TorchError } from '../../src/tensor_library.js';
 
 test('requiresGrad_, backward, grad accumulation and zeroing with grad = null', () => tidy(() => {
   const x = tensor([1, 2, 3]).requiresGrad_();

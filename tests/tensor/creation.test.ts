@@ -2,7 +2,7 @@
 // filled and range constructors equal their closed forms.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, zeros, ones, full, empty, randn, normal, arange, linspace, eye, scalar, tidy, TorchError, type DType, type TypedArray } from '../../src/index.js';
+import { tensor, zeros, ones, full, empty, randn, normal, arange, linspace, eye, scalar, tidy, TorchError, type DType, type TypedArray } from '../../src/tensor_library.js';
 import { values } from './util.js';
 
 /** Bytes of a TypedArray, to compare bit patterns (NaN payloads, −0). */

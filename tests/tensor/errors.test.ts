@@ -2,7 +2,7 @@
 // the process keeps working afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, zeros, ones, F, Generator, tidy, TorchError, DisposedTensorError, type DType } from '../../src/index.js';
+import { tensor, zeros, ones, F, Generator, tidy, TorchError, DisposedTensorError, type DType } from '../../src/tensor_library.js';
 
 /** Asserts fn throws `type` whose message contains every fragment, then that a later op still works. */
 function rejects(fn: () => unknown, type: new (...a: any[]) => Error, fragments: (string | RegExp)[]): void {
@@ -74,7 +74,7 @@ test('handles are type-tagged: a tensor passed as a Generator and a Generator pa
   // reinterpreted memory, so a regression must not hang or crash the runner.
   const { spawnSync } = await import('node:child_process');
   const { ROOT } = await import('../helpers.js');
-  const index = JSON.stringify(`${ROOT}/dist/src/index.js`);
+  const index = JSON.stringify(`${ROOT}/dist/src/tensor_library.js`);
   const script = `import * as f from ${index};
 const out = [];
 const grab = (fn) => { try { fn(); out.push('no error'); } catch (e) { out.push(e.name + ': ' + e.message); } };

@@ -2,7 +2,7 @@
 // convolutions (stride, padding, dilation, groups), pooling, norms, activations, attention.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, Generator, tidy, tensor } from '../../src/index.js';
+import { F, Generator, tidy, tensor } from '../../src/tensor_library.js';
 import { golden } from '../helpers.js';
 import { assertNear, load, type GT } from './util.js';
 

@@ -2,7 +2,7 @@
 // process makes for the whole world's batch, for every random creation op the trainer uses.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { bernoulli, full, Generator, normal, rand, randn, tidy } from '../../src/index.js';
+import { bernoulli, full, Generator, normal, rand, randn, tidy } from '../../src/tensor_library.js';
 
 const rowsOf = (all: Float32Array, rowLen: number, rank: number, world: number): number[] => {
   const out: number[] = [];

@@ -3,7 +3,7 @@
 // float64 autograd against central finite differences.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, tidy, noGrad, randn, Generator, type Tensor } from '../../src/index.js';
+import { F, tidy, noGrad, randn, Generator, type Tensor } from '../../src/tensor_library.js';
 import { golden } from '../helpers.js';
 import { assertNear, load } from './util.js';
 

@@ -2,7 +2,7 @@
 // antialias on/off, alignCorners on/off, by size and by scale factor, and input gradients.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, tidy, tensor, type Tensor } from '../../src/index.js';
+import { F, tidy, tensor, type Tensor } from '../../src/tensor_library.js';
 import { golden } from '../helpers.js';
 import { assertNear, load, type GT } from './util.js';
 

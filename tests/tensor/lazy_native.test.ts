@@ -10,7 +10,7 @@ const probe = (body: string) => spawnSync(process.execPath, ['--input-type=modul
 
 test('importing every layer loads no native code; the first tensor op does', () => {
   const r = probe(`
-    const mods = ['src/index.js', 'src/train/config/index.js', 'src/serve/options.js', 'src/flow/sampling_options.js',
+    const mods = ['src/index.js', 'src/tensor_library.js', 'src/train/config/index.js', 'src/serve/options.js', 'src/flow/sampling_options.js',
       'src/models/preset_names.js', 'src/pipeline/index.js', 'src/eval/index.js', 'src/cli/options.js'];
     for (const m of mods) await import('./' + m);
     const t = await import('./src/tensor/index.js');

@@ -1,7 +1,7 @@
 // matmul / bmm / einsum against naive triple loops in float64 JS over the same inputs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randn, einsum, Generator, tidy, type Tensor } from '../../src/index.js';
+import { randn, einsum, Generator, tidy, type Tensor } from '../../src/tensor_library.js';
 import { values } from './util.js';
 
 /** C[b] = A[b] · B[b] for row-major flat batches. */

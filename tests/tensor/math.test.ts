@@ -2,7 +2,7 @@
 // every expectation is computed here in plain JS from the same inputs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, tidy, type Tensor } from '../../src/index.js';
+import { tensor, tidy, type Tensor } from '../../src/tensor_library.js';
 import { values } from './util.js';
 
 const A = [[0.5, -1.25, 2], [3, 0.75, -0.5]]; // [2,3]

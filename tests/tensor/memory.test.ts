@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tensor, ones, tidy, keep, dispose, Scope, liveTensors, liveBytes, DisposedTensorError, type Tensor } from '../../src/index.js';
+import { tensor, ones, tidy, keep, dispose, Scope, liveTensors, liveBytes, DisposedTensorError, type Tensor } from '../../src/tensor_library.js';
 
 test('tidy disposes intermediates and keeps the returned tensor', () => {
   const before = liveTensors();

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { F, randn, tidy, noGrad, atPrecision, cpuBf16, cpuFlags, isPrecisionOption, resolvePrecision } from '../../src/index.js';
+import { F, randn, tidy, noGrad, atPrecision, cpuBf16, cpuFlags, isPrecisionOption, resolvePrecision } from '../../src/tensor_library.js';
 
 test('cpuBf16 reads /proc/cpuinfo: amx_bf16 → amx, avx512_bf16 → avx512, else null; auto follows it', () => {
   let text = '';

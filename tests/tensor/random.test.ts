@@ -2,7 +2,7 @@
 // (goldens: scripts/goldens/tensor_random.py).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Generator, manualSeed, randn, rand, randint, randperm, normal, F, tidy } from '../../src/index.js';
+import { Generator, manualSeed, randn, rand, randint, randperm, normal, F, tidy } from '../../src/tensor_library.js';
 import { golden } from '../helpers.js';
 import { assertExact, load, type GT } from './util.js';
 

@@ -1,7 +1,7 @@
 // Shape ops on x[i][j][k] = 100i + 10j + k, so every expected element is a closed form of its index.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, cat, stack, F, tidy, type Tensor } from '../../src/index.js';
+import { tensor, cat, stack, F, tidy, type Tensor } from '../../src/tensor_library.js';
 import { values } from './util.js';
 
 const idx3 = (I: number, J: number, K: number) =>

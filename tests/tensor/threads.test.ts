@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import { setNumThreads, getNumThreads, maxThreads, randn, Generator, tidy } from '../../src/index.js';
+import { setNumThreads, getNumThreads, maxThreads, randn, Generator, tidy } from '../../src/tensor_library.js';
 
 test('setNumThreads / getNumThreads round trip and reject bad values', () => {
   const original = getNumThreads();

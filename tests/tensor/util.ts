@@ -1,6 +1,6 @@
 // Helpers shared by the tensor tests: golden tensors in any dtype, and exact comparisons.
 import assert from 'node:assert/strict';
-import { tensor, type Tensor, type DType } from '../../src/index.js';
+import { tensor, type Tensor, type DType } from '../../src/tensor_library.js';
 
 /** A golden tensor as written by scripts/goldens/tensor_common.py. */
 export interface GT { shape: number[]; dtype: string; data: number[] }

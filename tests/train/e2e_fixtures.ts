@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { encodeImage } from '../../src/data/index.js';
 import { createVAE } from '../../src/models/index.js';
 import { saveWeights } from '../../src/io/index.js';
-import { manualSeed } from '../../src/index.js';
+import { manualSeed } from '../../src/tensor_library.js';
 import { ROOT } from '../helpers.js';
 
 export const CLI = join(ROOT, 'dist/src/cli/main.js');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { centerCrop, LatentShardSource, psuPair, readImage } from '../../src/data/index.js';
 import { loadWeights } from '../../src/io/index.js';
 import { createVAE } from '../../src/models/index.js';
-import { getNumThreads, noGrad, setNumThreads, tidy } from '../../src/index.js';
+import { getNumThreads, noGrad, setNumThreads, tidy } from '../../src/tensor_library.js';
 import { assertClose } from '../helpers.js';
 import { flowConfig, makeFixture, runCli, TINY_VAE, type Fixture } from './e2e_fixtures.js';
 

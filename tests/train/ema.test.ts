@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { tensor, noGrad, nn, liveTensors } from '../../src/index.js';
+import { tensor, noGrad, nn, liveTensors } from '../../src/tensor_library.js';
 import { EMA, emaDecay, EmaError } from '../../src/train/ema.js';
 import { golden, maxAbsDiff } from '../helpers.js';
 

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { getNumThreads, liveTensors, setNumThreads } from '../../src/index.js';
+import { getNumThreads, liveTensors, setNumThreads } from '../../src/tensor_library.js';
 import { loadCheckpoint, readMetricsCsv, resolveConfig, Trainer } from '../../src/train/index.js';
 import { maxAbsDiff } from '../helpers.js';
 import { makeFixture, type Fixture } from './e2e_fixtures.js';
