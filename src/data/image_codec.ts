@@ -1,7 +1,8 @@
 // Image decode/encode between files or buffers and planar float pixels, through sharp (libvips).
 // Pure of libtorch so worker threads can use it; image.ts wraps the results as Tensors.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -222,6 +223,8 @@ export async function readImageText(input: Buffer | string): Promise<Record<stri
 /** Width and height from the header only (no pixel decoding). */
 export async function probeImage(input: Buffer | string, opts: DecodeOptions = {}): Promise<{ width: number; height: number; format: string }> {
   const name = typeof input === 'string' ? input : (opts.name ?? '<buffer>');
+  // a missing or unreadable file says so as decoding would (ENOENT, EACCES), not in libvips' words
+  if (typeof input === 'string') await access(input, constants.R_OK).catch((e: Error) => { throw new ImageDecodeError(input, e.message, 'io'); });
   try {
     // from a path, libvips reads only the header bytes
     const m = await sharp(input, { limitInputPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS }).metadata();

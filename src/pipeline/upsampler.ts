@@ -159,6 +159,21 @@ export class Upsampler {
     return { tile, overlap, vaeTiling: opts.vaeTiling };
   }
 
+  /** Each pass's tiling for an h × w input; throws MemoryBudgetError when one cannot fit. */
+  private planPasses(passes: CfmModel[], h: number, w: number, opts: RunOptions): ReturnType<Upsampler['passTiling']>[] {
+    return passes.map((m) => { h *= m.flow.factor; w *= m.flow.factor; return this.passTiling(m, h, w, opts); });
+  }
+
+  /**
+   * Checks, from an image's size alone (e.g. its file header, before decoding it), that upscaling it with these
+   * options fits the memory budget: throws MemoryBudgetError naming the estimate otherwise. upsampleImage checks
+   * again after decoding; this lets a caller refuse a huge image without decoding it first.
+   */
+  checkFits(width: number, height: number, opts: UpsampleOptions = {}): void {
+    this.check(opts);
+    this.planPasses(this.plan(opts.scale).passes, height, width, opts as RunOptions);
+  }
+
   /**
    * Tiling of one pass to an H × W output: the caller's tileSize (refused when its estimate exceeds the budget),
    * else the whole image or the largest tiles whose estimated peak fits the budget (pipeline/memory.ts).
@@ -261,8 +276,7 @@ export class Upsampler {
     const steps = opts.steps ?? first.steps - 1, solver = opts.solver ?? first.solver, noiseStep = opts.noiseStep ?? first.noiseStep;
     try {
       // every pass's tiling is decided (or the run refused) before any work
-      let [h, w] = [x.shape[2], x.shape[3]];
-      const tilings = passes.map((m) => { h *= m.flow.factor; w *= m.flow.factor; return this.passTiling(m, h, w, opts); });
+      const tilings = this.planPasses(passes, x.shape[2], x.shape[3], opts);
       for (let i = 0; i < passes.length; i++) {
         const m = passes[i];
         const ctx: StageContext = { ...tilings[i], precision: this.precision, onProgress: opts.onProgress, signal: opts.signal, pass: i, passes: passes.length };

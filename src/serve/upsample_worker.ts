@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Upsampler, offeredScales } from '../pipeline/index.js';
 import { readImageParts, type ImageParts } from '../data/image.js';
+import { probeImage } from '../data/image_codec.js';
 import { setNumThreads } from '../tensor/index.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker_protocol.js';
 
@@ -43,13 +44,17 @@ async function run(up: Upsampler, m: Extract<ToWorker, { type: 'run' }>): Promis
   running.set(m.id, ac);
   let parts: ImageParts | undefined;
   try {
-    // decoded here (not by the Upsampler) for the server's pixel limit; the result keeps its alpha, ICC and EXIF
-    parts = await readImageParts(Buffer.from(m.image), { maxPixels: cfg.maxPixels, name: m.name });
     const { format = 'png', quality, ...options } = m.options;
+    // this job's share of the server's memory budget, on top of what the process (weights, other jobs) holds now
+    const memory = cfg.jobMemory ? { maxMemory: process.memoryUsage.rss() + cfg.jobMemory } : {};
+    // decoded here (not by the Upsampler) for the server's pixel limit, after the size is checked against the budget
+    // from the header; the result keeps its alpha, ICC and EXIF
+    const size = await probeImage(Buffer.from(m.image), { maxPixels: cfg.maxPixels, name: m.name });
+    up.checkFits(size.width, size.height, { ...options, ...memory });
+    parts = await readImageParts(Buffer.from(m.image), { maxPixels: cfg.maxPixels, name: m.name });
     const r = await up.upsampleImage(parts, {
       ...options,
-      // this job's share of the server's memory budget, on top of what the process (weights, other jobs) holds now
-      ...(cfg.jobMemory ? { maxMemory: process.memoryUsage.rss() + cfg.jobMemory } : {}),
+      ...memory,
       signal: ac.signal,
       onProgress: (stage, step, total, d) => post({ type: 'progress', id: m.id, stage, step, total, fraction: d?.fraction ?? 0 }),
     });

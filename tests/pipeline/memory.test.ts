@@ -84,6 +84,12 @@ test('CLI: 128² → 512² and 512² → 2048² with the bundled model under 4 G
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /a 2048×2048 output needs about \d+ MB even in the smallest tiles \(16 px\), above the memory budget of 300 MB less \d+ MB this process holds; raise maxMemory \(--max-memory\)/);
   assert.ok(r.seconds < 30 && !existsSync(join(dir, 'refused.png')), 'refused before any work');
+  // a 6000² picture (a small file: one colour) whose 24000² output cannot fit: refused from its header, undecoded
+  await sharp({ create: { width: 6000, height: 6000, channels: 3, background: '#446688' } }).png().toFile(join(dir, 'big.png'));
+  const big = cliWithPeak(['upsample', join(dir, 'big.png'), '-o', join(dir, 'big_x4.png')]);
+  assert.equal(big.status, 2, big.stderr);
+  assert.match(big.stderr, /a 24000×24000 output needs about [\d.]+ GB even in the smallest tiles/);
+  assert.ok(big.peakMB < 1024 && big.seconds < 30, `refused in ${big.seconds} s at ${big.peakMB.toFixed(0)} MB peak RSS (decoding alone would take 0.5 GB)`);
   const t = cliWithPeak(['upsample', join(dir, 'in512.png'), '-o', join(dir, 'refused.png'), '--tile', '2048']);
   assert.equal(t.status, 2);
   assert.match(t.stderr, /with tileSize 2048 needs about \d+\.\d GB, above the memory budget of .* use a smaller tileSize \(--tile\) or leave it out/);
