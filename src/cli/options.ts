@@ -1,7 +1,7 @@
 // Option parsers shared by the subcommands (commander calls them with the raw string).
 import { isSolverName, SOLVER_NAMES, type SolverName } from '../flow/index.js';
 import { isPrecisionOption, PRECISIONS, type PrecisionOption } from '../tensor/precision_names.js';
-import { maxThreads } from '../tensor/limits.js';
+import { maxThreads, maxThreadsText } from '../tensor/limits.js';
 import { DEVICE_NAME } from '../pipeline/upsampler.js';
 import { parseMemorySize } from '../pipeline/memory.js';
 
@@ -31,8 +31,10 @@ export function precisionOption(v: string): PrecisionOption {
 /** The help text of --precision, one for every command. */
 export const PRECISION_HELP = 'model precision: fp32, bf16 (mixed: convs and matmuls in bf16, norms in fp32) or auto (bf16 where the CPU has bf16 instructions, AMX or AVX512-BF16)';
 
-/** --threads: 1 to 4 per core (tensor/limits.ts). */
+/** --threads: 1 to the machine's cores, 4 per core when FMBOOST_FORCE_THREADS=1 (tensor/limits.ts). */
 export function threadsOption(v: string): number {
+  const n = Number(v);
+  if (Number.isInteger(n) && n > maxThreads()) throw new Error(`--threads ${v} is more than this machine's ${maxThreads()} (${maxThreadsText()}): more threads than cores only contend`);
   return intOption('threads', 1, maxThreads())(v);
 }
 

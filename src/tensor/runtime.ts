@@ -1,10 +1,10 @@
 // Process-wide settings of the compute runtime: threads and what the libtorch found can do.
 import { native } from './native.js';
-import { maxThreads } from './limits.js';
+import { maxThreads, maxThreadsText } from './limits.js';
 
 /** Sets libtorch's intra-op thread count (default: the machine's cores). */
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1 || n > maxThreads()) throw new RangeError(`setNumThreads(${n}): need an integer from 1 to ${maxThreads()} (4 per core)`);
+  if (!Number.isInteger(n) || n < 1 || n > maxThreads()) throw new RangeError(`setNumThreads(${n}): need an integer from 1 to ${maxThreads()} (${maxThreadsText()})`);
   native.setNumThreads(n);
 }
 

@@ -4,19 +4,28 @@ import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { setNumThreads, getNumThreads, maxThreads, randn, Generator, tidy } from '../../src/tensor_library.js';
 
-test('setNumThreads / getNumThreads round trip and reject bad values', () => {
+test('setNumThreads / getNumThreads round trip and reject bad values; capped at the cores unless forced', async () => {
   const original = getNumThreads();
   assert.ok(Number.isInteger(original) && original >= 1);
   try {
-    for (const n of [1, 2, 3]) {
+    const top = Math.min(2, maxThreads());
+    for (const n of [1, top]) {
       setNumThreads(n);
       assert.equal(getNumThreads(), n);
     }
     for (const bad of [0, -1, 1.5, NaN, Infinity, maxThreads() + 1, 100000]) {
       assert.throws(() => setNumThreads(bad), (e: Error) => e instanceof RangeError && e.message.includes(`setNumThreads(${bad})`));
     }
-    assert.equal(getNumThreads(), 3, 'a rejected value leaves the setting alone');
-    assert.equal(maxThreads(), 4 * availableParallelism());
+    assert.equal(getNumThreads(), top, 'a rejected value leaves the setting alone');
+    assert.equal(maxThreads(), availableParallelism(), 'capped at the cores');
+    assert.throws(() => setNumThreads(availableParallelism() + 1), /one per core; FMBOOST_FORCE_THREADS=1 allows 4 per core/);
+    // forced: up to 4 per core (a fresh process: the cap is read from the environment)
+    const { spawnSync } = await import('node:child_process');
+    const { ROOT } = await import('../helpers.js');
+    const lib = JSON.stringify(`${ROOT}/dist/src/tensor_library.js`);
+    const p = spawnSync(process.execPath, ['--input-type=module', '-e', `const t = await import(${lib}); t.setNumThreads(${availableParallelism() + 1}); console.log(t.maxThreads(), t.getNumThreads());`],
+      { encoding: 'utf8', env: { ...process.env, FMBOOST_FORCE_THREADS: '1' } });
+    assert.equal(p.stdout.trim(), `${4 * availableParallelism()} ${availableParallelism() + 1}`, p.stderr);
     // The thread count does not change results.
     const r = (n: number) => tidy(() => {
       setNumThreads(n);
