@@ -95,6 +95,21 @@ test('CLI: 128² → 512² and 512² → 2048² with the bundled model under 4 G
   assert.match(t.stderr, /with tileSize 2048 needs about \d+\.\d GB, above the memory budget of .* use a smaller tileSize \(--tile\) or leave it out/);
 });
 
+test('library: Upsampler.upsampleImage(path) and checkFits refuse from the header what cannot fit, before decoding', async () => {
+  const { Upsampler, MemoryBudgetError } = await import('../../src/pipeline/index.js');
+  const up = await Upsampler.load({ threads: 1 });
+  try {
+    const rss = process.memoryUsage.rss();
+    await assert.rejects(up.upsampleImage(join(dir, 'big.png')), (e: Error) => e instanceof MemoryBudgetError && /a 24000×24000 output needs about/.test(e.message));
+    assert.ok(process.memoryUsage.rss() - rss < 256 * MB, 'not decoded');
+    assert.throws(() => up.checkFits(6000, 6000), MemoryBudgetError);
+    assert.doesNotThrow(() => up.checkFits(512, 512));
+    assert.throws(() => up.checkFits(512, 512, { maxMemory: 64 * MB }), /even in the smallest tiles/);
+  } finally {
+    up.dispose();
+  }
+});
+
 test('serve: a 512² → 2048² job under 4 GB peak RSS of the server by default', async () => {
   const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', '--threads', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '', err = '';
