@@ -12,7 +12,7 @@ import { totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { keep } from '../../src/tensor/index.js';
-import { Upsampler } from '../../src/pipeline/index.js';
+import { Upsampler, estimatePass, formatBytes } from '../../src/pipeline/index.js';
 import { register, registerProbe, type BenchRow, type OursCase, type ProbeResult, type ProbeRow } from '../registry.js';
 import type { TimingPlan } from '../timing.js';
 import { benchModelPath, inspectBundle, pipelineFlops, testImage, type BundleInfo } from '../upscale_setup.js';
@@ -97,14 +97,15 @@ function runChild(args: string[]): Promise<{ seconds: number; peakRssMB: number;
   });
 }
 
-/** Why the memory probe has no PyTorch side, with this machine's numbers. */
+/** Why the memory probe has no PyTorch side, with this machine's numbers and our estimate of the untiled run. */
 function noTorchReason(info: BundleInfo | null, outSide: number): string {
-  const f = info ? 2 ** (info.vae.chMult.length - 1) : 8;
-  const tokens = (outSide / f) ** 2;
-  const gb = (tokens * tokens * 4) / 1e9;
-  return `untiled, the VAE mid-block attention over the ${outSide / f}² latent is a ${tokens.toLocaleString('en')}² float32 matrix ` +
-    `(${gb.toFixed(0)} GB, and softmax makes a second) on a ${(totalmem() / 2 ** 30).toFixed(1)} GB machine; a tiled PyTorch run would need ` +
-    'the pipeline\'s exact VAE tiling (src/models/vae/tiled.ts) ported to Python: a re-implementation, not a baseline';
+  const machine = `a ${(totalmem() / 2 ** 30).toFixed(1)} GB machine`;
+  const port = 'a tiled PyTorch run would need the pipeline\'s exact VAE tiling (src/models/vae/tiled.ts) ported to Python: a re-implementation, not a baseline';
+  if (!info) return `bench/torch_upscale.py runs untiled, which is other work (its attention scores are quadratic in the image) on ${machine}; ${port}`;
+  const f = 2 ** (info.vae.chMult.length - 1);
+  const est = estimatePass(info.unet, info.vae, f, info.vae.embedDim, outSide, outSide, null, 'exact');
+  return `bench/torch_upscale.py runs untiled, which is other work: our estimate of the untiled run is ${formatBytes(est.bytes)} ` +
+    `(${formatBytes(est.terms.attn)} of it attention scores, quadratic in the image; src/pipeline/memory.ts) on ${machine}; ${port}`;
 }
 
 /** run.tile 0: no tileSize, the pipeline's default (tiles chosen by estimate within the default memory budget). */
