@@ -102,7 +102,10 @@ export const PREFERRED_TILE_PX = 512;
 export function chooseTiling(unet: ResolvedUNetConfig, vae: ResolvedVAEConfig, f: number, latentChannels: number, H: number, W: number,
   align: number, budget: number, vaeTiling?: 'exact' | 'blend'): { fit: TilingChoice | null; smallest: TilingChoice } {
   const whole = estimatePass(unet, vae, f, latentChannels, H, W, null, vaeTiling ?? 'exact');
-  if (whole.bytes <= budget) return { fit: { tile: null, overlap: 0, vaeTiling: vaeTiling ?? 'exact', estimate: whole }, smallest: { tile: null, overlap: 0, vaeTiling: 'exact', estimate: whole } };
+  if (whole.bytes <= budget) {
+    const choice: TilingChoice = { tile: null, overlap: 0, vaeTiling: vaeTiling ?? 'exact', estimate: whole };
+    return { fit: choice, smallest: choice };
+  }
   const side = Math.max(H, W) / f;
   const modes: ('exact' | 'blend')[] = vaeTiling ? [vaeTiling] : ['exact', 'blend'];
   let smallest: TilingChoice | undefined;

@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { F, Generator, cudaAvailable, resolvePrecision, runtimeInfo, setNumThreads, tidy, type Precision, type Tensor } from '../tensor/index.js';
 import { isSolverName, samplingOptionProblem, SOLVER_NAMES } from '../flow/index.js';
-import { probeImage, readImageParts, type ImageParts } from '../data/index.js';
+import { probeImage, readImageParts, type DecodeOptions, type ImageParts } from '../data/index.js';
 import { quoteWithSuggestion } from '../util/suggest.js';
 import { disposeModel, layOutFor, loadModel, type CfmModel, type CheckpointLoadOptions } from './bundle.js';
 import { chooseTiling, defaultMemoryBudget, estimatePass, formatBytes } from './memory.js';
@@ -200,17 +200,24 @@ export class Upsampler {
     return { tile: c.fit.tile, ...(c.fit.tile !== null ? { overlap: opts.tileOverlap !== undefined ? Math.round(opts.tileOverlap / f) : c.fit.overlap } : {}), vaeTiling: c.fit.vaeTiling };
   }
 
+  /**
+   * Decodes an image file or its bytes for upsampleImage with these options, after checking from its header that
+   * the run fits the memory budget (a picture too large is refused undecoded). For callers that need the decoded
+   * picture themselves (the CLI's --compare, serve's pixel limit) before passing it on.
+   */
+  async readImage(input: string | Buffer, opts: UpsampleOptions = {}, decode: DecodeOptions = {}): Promise<ImageParts> {
+    const size = await probeImage(input, decode);
+    this.checkFits(size.width, size.height, opts);
+    return readImageParts(input, decode);
+  }
+
   /** Decodes or splits an image input into colour [3, H, W], optional alpha [1, H, W] and metadata blocks. */
   private async imageParts(image: ImageInput, opts: RunOptions): Promise<ImageParts> {
-    if (typeof image === 'string' || image instanceof Uint8Array) {
-      const src = typeof image === 'string' ? image : Buffer.isBuffer(image) ? image : Buffer.from(image.buffer, image.byteOffset, image.byteLength);
-      const how = typeof image === 'string' ? {} : { name: '<buffer>' };
-      if (typeof image === 'string') opts.onProgress?.('load', 0, 1);
-      // a picture too large for the memory budget is refused from its header, before it is decoded
-      const size = await probeImage(src, how);
-      this.checkFits(size.width, size.height, opts);
-      return readImageParts(src, how);
+    if (typeof image === 'string') {
+      opts.onProgress?.('load', 0, 1);
+      return this.readImage(image, opts);
     }
+    if (image instanceof Uint8Array) return this.readImage(Buffer.isBuffer(image) ? image : Buffer.from(image.buffer, image.byteOffset, image.byteLength), opts, { name: '<buffer>' });
     if (isSharp(image)) {
       // PNG keeps every pixel; keepMetadata lets our decoder apply the EXIF orientation and keep the ICC profile.
       return readImageParts(await image.clone().keepMetadata().png().toBuffer(), { name: '<sharp>' });

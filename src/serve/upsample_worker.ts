@@ -3,8 +3,7 @@
 // native addon is context-aware, so each worker loads its own copy of the weights.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Upsampler, offeredScales } from '../pipeline/index.js';
-import { readImageParts, type ImageParts } from '../data/image.js';
-import { probeImage } from '../data/image_codec.js';
+import type { ImageParts } from '../data/image.js';
 import { setNumThreads } from '../tensor/index.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker_protocol.js';
 
@@ -49,9 +48,7 @@ async function run(up: Upsampler, m: Extract<ToWorker, { type: 'run' }>): Promis
     const memory = cfg.jobMemory ? { maxMemory: process.memoryUsage.rss() + cfg.jobMemory } : {};
     // decoded here (not by the Upsampler) for the server's pixel limit, after the size is checked against the budget
     // from the header; the result keeps its alpha, ICC and EXIF
-    const size = await probeImage(Buffer.from(m.image), { maxPixels: cfg.maxPixels, name: m.name });
-    up.checkFits(size.width, size.height, { ...options, ...memory });
-    parts = await readImageParts(Buffer.from(m.image), { maxPixels: cfg.maxPixels, name: m.name });
+    parts = await up.readImage(Buffer.from(m.image), { ...options, ...memory }, { maxPixels: cfg.maxPixels, name: m.name });
     const r = await up.upsampleImage(parts, {
       ...options,
       ...memory,

@@ -400,10 +400,12 @@ export class Trainer {
       this.ema.update();
       this.optimizer.step();
       this.step = stepNo;
-      // data-parallel: the logged loss is the mean over ranks, and every rank stops (or saves) at the same step
-      let sig = this.pendingSignal;
+      // data-parallel: the logged loss is the mean over ranks, and every rank stops (or saves) at the same step, the
+      // one agreed here; a single process reads its own pending signal after the event-loop turn below
+      let sig: NodeJS.Signals | undefined;
       if (dp) {
-        const agreed = await dp.endOfStep(lossValue, stepTerms, sig ? STOP_CODES[sig as keyof typeof STOP_CODES] ?? 0 : 0);
+        const own = this.pendingSignal;
+        const agreed = await dp.endOfStep(lossValue, stepTerms, own ? STOP_CODES[own as keyof typeof STOP_CODES] ?? 0 : 0);
         lossValue = agreed.loss;
         stepTerms = agreed.terms;
         sig = agreed.signal;

@@ -17,6 +17,18 @@ function sameWeights(a: Map<string, Tensor>, b: Map<string, Tensor>): void {
   for (const [k, t] of a) assert.equal(maxAbsDiff(t, b.get(k)!), 0, k);
 }
 
+/** A copy of the bundle at `path`, written to `out` with its metadata and (optionally) some tensors changed. */
+function rewriteBundle(path: string, out: string, edit: { metadata?: (m: Record<string, string>) => Record<string, string>; tensor?: (key: string, t: Tensor) => Tensor }): string {
+  const head = readSafetensorsHeader(path);
+  const { tensors } = readSafetensors(path);
+  try {
+    tidy(() => writeSafetensors(out, new Map([...tensors].map(([k, t]) => [k, edit.tensor ? edit.tensor(k, t) : t])), edit.metadata ? edit.metadata(head.metadata) : head.metadata));
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+  return out;
+}
+
 test('bundle round trip: tensors unet.* / vae.*, metadata, equal weights and configs', () => {
   const { dir, cleanup } = tmpDir();
   try {
@@ -60,11 +72,7 @@ test('bundle errors: missing file, not a bundle, wrong shapes, bad flow config',
     assert.throws(() => loadModel(plain), /not a CFM model bundle .*"other"/);
     // A bundle whose VAE config does not match its weights: the error names a key.
     const path = writeTinyBundle(join(dir, 'm.safetensors'));
-    const head = readSafetensorsHeader(path);
-    const bad = join(dir, 'bad.safetensors');
-    const { tensors } = readSafetensors(path);
-    writeSafetensors(bad, tensors, { ...head.metadata, vae: JSON.stringify({ ...TINY_VAE, ch: 16 }) });
-    for (const t of tensors.values()) t.dispose();
+    const bad = rewriteBundle(path, join(dir, 'bad.safetensors'), { metadata: (m) => ({ ...m, vae: JSON.stringify({ ...TINY_VAE, ch: 16 }) }) });
     assert.throws(() => loadModel(bad), (e: Error) => e instanceof ModelLoadError && /vae weights do not fit .*vae\./.test(e.message));
     assert.throws(() => resolveFlowConfig({ factor: 1.5 }), /flow.factor must be an integer/);
     assert.throws(() => resolveFlowConfig({ solver: 'rk5' as never }), /flow.solver must be/);
@@ -79,14 +87,9 @@ test('a bundle with a NaN weight or an absurd scaleFactor fails at load, naming 
   const { dir, cleanup } = tmpDir();
   try {
     const path = writeTinyBundle(join(dir, 'm.safetensors'));
-    const head = readSafetensorsHeader(path);
-    const { tensors } = readSafetensors(path);
-    const name = [...tensors.keys()].find((k) => k.startsWith('unet.') && k.endsWith('.weight'))!;
-    const poisoned = join(dir, 'nan.safetensors');
-    tidy(() => writeSafetensors(poisoned, new Map([...tensors].map(([k, t]) => [k, k === name ? t.mul(Number.NaN) : t])), head.metadata));
-    const scaled = join(dir, 'scale.safetensors');
-    writeSafetensors(scaled, tensors, { ...head.metadata, flow: JSON.stringify({ ...JSON.parse(head.metadata.flow), scaleFactor: 1e308 }) });
-    for (const t of tensors.values()) t.dispose();
+    const name = [...readSafetensorsHeader(path).tensors.keys()].find((k) => k.startsWith('unet.') && k.endsWith('.weight'))!;
+    const poisoned = rewriteBundle(path, join(dir, 'nan.safetensors'), { tensor: (k, t) => (k === name ? t.mul(Number.NaN) : t) });
+    const scaled = rewriteBundle(path, join(dir, 'scale.safetensors'), { metadata: (m) => ({ ...m, flow: JSON.stringify({ ...JSON.parse(m.flow), scaleFactor: 1e308 }) }) });
     const live = liveTensors();
     assert.throws(() => loadModel(poisoned), (e: Error) => e instanceof ModelLoadError && e.message.includes(`weight ${name} has `) && /values NaN or infinite/.test(e.message));
     assert.equal(liveTensors(), live, 'the model built before the check is freed');
@@ -100,11 +103,7 @@ test('a bundle whose metadata asks for a huge model (modelChannels 4096: ~27 G p
   const { dir, cleanup } = tmpDir();
   try {
     const path = writeTinyBundle(join(dir, 'm.safetensors'));
-    const head = readSafetensorsHeader(path);
-    const { tensors } = readSafetensors(path);
-    const bomb = join(dir, 'bomb.safetensors');
-    writeSafetensors(bomb, tensors, { ...head.metadata, unet: JSON.stringify({ ...JSON.parse(head.metadata.unet), modelChannels: 4096, channelMult: [1, 2, 3, 4] }) });
-    for (const t of tensors.values()) t.dispose();
+    const bomb = rewriteBundle(path, join(dir, 'bomb.safetensors'), { metadata: (m) => ({ ...m, unet: JSON.stringify({ ...JSON.parse(m.unet), modelChannels: 4096, channelMult: [1, 2, 3, 4] }) }) });
     const live = liveTensors(), rss = process.memoryUsage.rss();
     assert.throws(() => loadModel(bomb), (e: Error) => e instanceof ModelLoadError && /unet weights do not fit its config .*expected \[4096/.test(e.message));
     // built on the meta device first: nothing of the 100 GB model was allocated, and nothing is left behind

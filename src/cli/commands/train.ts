@@ -10,6 +10,7 @@ import { openArtifact } from '../../artifacts/open.js';
 import { Trainer, resolveCheckpointPath } from '../../train/trainer.js';
 import { dumpConfig } from '../../train/config/index.js';
 import { EXIT } from '../errors.js';
+import { intOption } from '../options.js';
 import { launchWorkers } from '../launcher.js';
 import { perRankBatch } from '../../train/data_parallel.js';
 import { worldFromEnv } from '../../distributed/index.js';
@@ -30,12 +31,6 @@ interface TrainCliOptions {
   masterAddr?: string;
   masterPort?: number;
 }
-
-const intFlag = (flag: string, min: number, max: number) => (v: string) => {
-  const x = Number(v);
-  if (!(Number.isInteger(x) && x >= min && x <= max)) throw new Error(`${flag} must be an integer from ${min} to ${max}, got '${v}'`);
-  return x;
-};
 
 /** The config of a resumed run when no --config is given: the one stored in the checkpoint. */
 function configFromCheckpoint(path: string, overrides: string[]): FmboostConfig {
@@ -63,11 +58,11 @@ export function register(program: Command): void {
     })
     .option('--use-wandb', 'also log to Weights & Biases')
     .option('--profile', 'time every libtorch op of the training steps (after 2 warm-up steps; validation and checkpoints left out) and print them by class per step at the end; also logs/NAME/profile.json')
-    .option('--nproc <n>', 'data-parallel: start N worker processes on this machine (torchrun-style; default: train.distributed.devices)', intFlag('--nproc', 1, 1024))
-    .option('--nnodes <n>', 'data-parallel: machines taking part (default: train.distributed.num_nodes)', intFlag('--nnodes', 1, 1024))
-    .option('--node-rank <k>', 'data-parallel: this machine\'s index, 0 … nnodes − 1 (default 0)', intFlag('--node-rank', 0, 1023))
+    .option('--nproc <n>', 'data-parallel: start N worker processes on this machine (torchrun-style; default: train.distributed.devices)', intOption('nproc', 1, 1024))
+    .option('--nnodes <n>', 'data-parallel: machines taking part (default: train.distributed.num_nodes)', intOption('nnodes', 1, 1024))
+    .option('--node-rank <k>', 'data-parallel: this machine\'s index, 0 … nnodes − 1 (default 0)', intOption('node-rank', 0, 1023))
     .option('--master-addr <host>', 'data-parallel: address of node 0, where rank 0 serves the rendezvous (default 127.0.0.1)')
-    .option('--master-port <port>', 'data-parallel: its port (default: a free one with one node, 29500 with several)', intFlag('--master-port', 1, 65535))
+    .option('--master-port <port>', 'data-parallel: its port (default: a free one with one node, 29500 with several)', intOption('master-port', 1, 65535))
     .option('--help-config', 'list every config key with its default and meaning')
     .action(async (overrides: string[], o: TrainCliOptions) => {
       if (o.helpConfig) {

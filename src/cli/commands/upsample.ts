@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Command } from 'commander';
 import { F, cat, getNumThreads, startOpProfile, stopOpProfile, tidy, type Tensor } from '../../tensor/index.js';
-import { addColumnLabels, checkBackground, checkQuality, encodeTensorImage, probeImage, readImageParts, type ImageParts } from '../../data/index.js';
+import { addColumnLabels, checkBackground, checkQuality, encodeTensorImage, type ImageParts } from '../../data/index.js';
 import { MAX_SOLVER_STEPS, NOISE_STEP_MAX, NOISE_STEP_MIN, SOLVER_NAMES, type SolverName } from '../../flow/index.js';
 import { writeFileAtomic, cleanStaleTemps } from '../../io/index.js';
 import { Upsampler } from '../../pipeline/upsampler.js';
@@ -153,10 +153,7 @@ export async function runUpsample(inputs: string[], o: CliOptions): Promise<numb
         } else {
           // decoded here once: the model and --compare both need it; a picture too large for the memory budget is
           // refused from its header, before decoding
-          const src = p.item.path === '-' ? (stdinBytes as Buffer) : p.item.path, how = p.item.path === '-' ? { name: 'stdin' } : {};
-          const size = await probeImage(src, how);
-          up.checkFits(size.width, size.height, opts);
-          parts = await readImageParts(src, how);
+          parts = await up.readImage(p.item.path === '-' ? (stdinBytes as Buffer) : p.item.path, opts, p.item.path === '-' ? { name: 'stdin' } : {});
           r = await up.upsampleImage(parts, opts);
         }
         // latents name themselves (the Upsampler read the file); a decoded image is named here
