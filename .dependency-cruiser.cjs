@@ -1,13 +1,14 @@
 // The layering of src/ (npm test runs `depcruise`, .ci/run runs npm test): a folder may import only folders of a
 // lower rank, never a sibling of its own rank (type-only imports count), and no run-time import may close a cycle.
-//   util → tensor (with the native addon) → nn, io, distributed → flow, models, data, metrics → artifacts
-//        → train, pipeline → eval, serve → cli        (src/index.ts, the package entry, may import any of them)
+//   util → tensor (with the native addon) → nn, io, distributed → flow, diffusion, models, data, metrics → artifacts
+//        → upscale → train, pipeline → eval, serve → cli        (src/index.ts, the package entry, may import any of them)
 const RANKS = [
   ['util'],
   ['tensor'],
   ['nn', 'io', 'distributed'],
-  ['flow', 'models', 'data', 'metrics'],
+  ['flow', 'diffusion', 'models', 'data', 'metrics'],
   ['artifacts'],
+  ['upscale'],
   ['train', 'pipeline'],
   ['eval', 'serve'],
   ['cli'],

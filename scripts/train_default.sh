@@ -7,16 +7,19 @@
 #   3. CFM         configs/default/cfm.yaml (4×, on the fly from image crops, two degradations)        → $LOGDIR/default/cfm
 #   4. bundle      fmboost export --fp16 (EMA UNet + VAE, provenance in its metadata)                   → models/default/
 #   5. evaluation  fmboost eval on one tile per test photo, for both degradations                      → docs/eval/{bilinear,bicubic_aa}
+#   6. base model  configs/default/base.yaml (unconditional, 64², the bundle's VAE) → export → quality note
+#                                                                   → models/default/fmboost-base.safetensors, docs/eval/base
 # The committed bundle was made this way: stage 3 is exactly configs/default/cfm.yaml (6,000 steps from scratch,
 # 1 h 32 min at 1.1 it/s on a 2-core AMX Xeon; stage 2 took 12 min), with the VAE of the previous bundle, which is
 # this recipe's stage 2 (models/default/training/README.md).
-# Environment: LOGDIR (default logs), VAE_STEPS, CFM_STEPS (stop points), FMBOOST_THREADS (default: all cores),
+# Environment: LOGDIR (default logs), VAE_STEPS, CFM_STEPS, BASE_STEPS (stop points), FMBOOST_THREADS (default: all cores),
 # FMBOOST_ESRGAN_MODULES (where the optional ESRGAN packages are installed, for the eval's ESRGAN rows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOGDIR=${LOGDIR:-logs}
 VAE_STEPS=${VAE_STEPS:-1500}
 CFM_STEPS=${CFM_STEPS:-6000}
+BASE_STEPS=${BASE_STEPS:-4000}
 fmb() { node dist/src/cli/main.js "$@"; }
 
 resume_flag() { # $1 = experiment dir: resume from its checkpoints when there are any
@@ -48,3 +51,11 @@ ESRGAN=()
 for d in bilinear bicubic_aa; do
   fmb eval --model models/default/fmboost-default.safetensors --images data/photos/test --match _r0c0 --degradation "$d" --out "docs/eval/$d" "${ESRGAN[@]}"
 done
+
+BASE_DIR="$LOGDIR/default/base"
+# shellcheck disable=SC2046
+done_at "$BASE_DIR" "$BASE_STEPS" || fmb train --config configs/default/base.yaml --name default/base --logdir "$LOGDIR" $(resume_flag "$BASE_DIR") \
+  train.max_steps="$BASE_STEPS"
+fmb export "$BASE_DIR/checkpoints/last.safetensors" --out models/default/fmboost-base.safetensors --fp16 --name fmboost-base \
+  --info "{\"recipe\": \"scripts/train_default.sh\", \"config\": \"configs/default/base.yaml\", \"steps\": $BASE_STEPS, \"data\": \"data/manifest.json\", \"commit\": \"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\"}"
+node dist/scripts/docs/base_samples.js --out docs/eval/base

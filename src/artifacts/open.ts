@@ -2,10 +2,10 @@
 // are read per section on request. Every reader that asks "what is this file?" asks here.
 import type { Tensor } from '../tensor/index.js';
 import { detectWeightsFormat, readSafetensors, readSafetensorsHeader, WeightsFileError, type SafetensorsEntry } from '../io/index.js';
-import { BUNDLE_FORMAT, CHECKPOINT_FORMAT, WEIGHTS_FORMAT } from './formats.js';
+import { BASE_FORMAT, BUNDLE_FORMAT, CHECKPOINT_FORMAT, WEIGHTS_FORMAT } from './formats.js';
 
-/** bundle / checkpoint / weights: ours (formats.ts); safetensors: anyone's (diffusers, LDM); torch: a .ckpt / .pt. */
-export type ArtifactKind = 'bundle' | 'checkpoint' | 'weights' | 'safetensors' | 'torch';
+/** bundle / base / checkpoint / weights: ours (formats.ts); safetensors: anyone's (diffusers, LDM); torch: a .ckpt / .pt. */
+export type ArtifactKind = 'bundle' | 'base' | 'checkpoint' | 'weights' | 'safetensors' | 'torch';
 
 export class ArtifactError extends Error {
   override name = 'ArtifactError';
@@ -31,6 +31,7 @@ export interface Artifact {
 
 function kindOf(format: string | undefined): ArtifactKind {
   if (format === BUNDLE_FORMAT) return 'bundle';
+  if (format === BASE_FORMAT) return 'base';
   if (format === CHECKPOINT_FORMAT) return 'checkpoint';
   if (format === WEIGHTS_FORMAT) return 'weights';
   return 'safetensors';

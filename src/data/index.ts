@@ -12,8 +12,8 @@ export { U8_TO_FLOAT, u8HWCToFloatCHW, floatCHWToU8HWC, cropCHW, hflipCHW, cente
 export { Rng } from './rng.js';
 export { DEGRADATIONS, DEGRADATION_DOCS, DegradationError, checkDegradation, degrade, type Degradation } from './degradations.js';
 export {
-  randomCropParams, crop, randomCrop, centerCrop, randomHorizontalFlip, hflip, resize, psuPair,
-  type CropParams, type ResizeMode, type ResizeOptions, type PsuPairOptions, type Size2,
+  randomCropParams, crop, randomCrop, centerCrop, randomHorizontalFlip, hflip, resize,
+  type CropParams, type ResizeMode, type ResizeOptions, type Size2,
 } from './transforms.js';
 export type { DataSource, SourceItem, ImageRef, SkippedItem } from './sources/types.js';
 export { ImageFolderSource, type ImageFolderOptions } from './sources/image_folder.js';

@@ -84,30 +84,3 @@ export function resize(x: Tensor, size: Size2, o: ResizeOptions = {}): Tensor {
     try { return y.squeeze(0); } finally { y.dispose(); }
   } finally { b.dispose(); }
 }
-
-export interface PsuPairOptions {
-  /** Low-res side (or [h, w]), e.g. 64 for 256 → 64. */
-  lowResSize: Size2;
-  /** How the low-res image goes back up to the high-res size (default bilinear). */
-  upMode?: 'bilinear' | 'bicubic' | 'nearest';
-  /** How the high-res image is shrunk (default 'bilinear': the reference's, no antialias); data/degradations.ts. */
-  degradation?: Degradation;
-  /** Clamp the PSU image to [-1, 1] (bicubic overshoots; default false). */
-  clamp?: boolean;
-}
-
-/**
- * The pixel-space-upsampling pair from a high-res image (DESIGN §1): lowres = the degradation (default: the
- * reference's bilinear without antialias) to lowResSize; psu = lowres resized back up to the high-res size in pixel space.
- */
-export function psuPair(hr: Tensor, o: PsuPairOptions): { lowres: Tensor; psu: Tensor } {
-  const [H, W] = dims(hr, 'psuPair');
-  const [h, w] = hw(o.lowResSize);
-  if (h > H || w > W) throw new RangeError(`psuPair: lowResSize ${h}x${w} is larger than the ${H}x${W} image`);
-  const lowres = degrade(hr, [h, w], o.degradation ?? 'bilinear');
-  const up = resize(lowres, [H, W], { mode: o.upMode ?? 'bilinear' });
-  if (!o.clamp) return { lowres, psu: up };
-  const psu = up.clamp(-1, 1);
-  up.dispose();
-  return { lowres, psu };
-}

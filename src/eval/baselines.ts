@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { F, tensor, tidy, type Tensor } from '../tensor/index.js';
 import { degrade, floatCHWToU8HWC, u8HWCToFloatCHW, type Degradation } from '../data/index.js';
 import type { CfmModel } from '../pipeline/bundle.js';
-import { buildContext, decodeTiled, encodeTiled, type StageContext } from '../pipeline/stages.js';
+import { buildContext, decodeTiled, encodeTiled, type StageContext } from '../upscale/stages.js';
 import { lanczosResize } from './lanczos.js';
 
 /** [3, H, W] float in [-1, 1] → 8-bit HWC RGB. */

@@ -3,7 +3,7 @@
 // is one entry here (and its name in rows.ts).
 import { Generator, tidy, type Tensor } from '../tensor/index.js';
 import type { CfmModel } from '../pipeline/bundle.js';
-import { upscalePass, type StageContext } from '../pipeline/stages.js';
+import { upscalePass, type StageContext } from '../upscale/stages.js';
 import { bicubicUpscale, couplingRoundTrip, lanczosUpscale, sharpUpscale, vaeRoundTrip } from './baselines.js';
 import type { BaselineCache } from './cache.js';
 import type { Esrgan } from './esrgan.js';

@@ -8,7 +8,7 @@ import { basename, extname, join } from 'node:path';
 import { resolvePrecision, type Precision, type PrecisionOption, type Tensor } from '../tensor/index.js';
 import { IMAGE_EXTENSIONS, checkDegradation, readImage, type Degradation } from '../data/index.js';
 import { disposeModel, layOutFor, loadModel, type CfmModel } from '../pipeline/bundle.js';
-import { sizeMultiples, type StageContext } from '../pipeline/stages.js';
+import { sizeMultiples, type StageContext } from '../upscale/stages.js';
 import { colourShift, psnr, ssim, pyramidLevels, SwdSet, swdMany, type SwdOptions } from '../metrics/index.js';
 import { isEsrganKind, parseRows, type EvalRow } from './rows.js';
 import { bicubicUpscale, makeLowRes } from './baselines.js';

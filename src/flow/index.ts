@@ -7,8 +7,8 @@ export { LinearPath, GVPPath, type ProbabilityPath, type PathName } from './path
 export { FlowMatcher, checkContext, type VelocityNet, type FlowMatcherOptions, type LossOptions, type LossTerms } from './matcher.js';
 export { cosineAlphaBar, NoiseAugmenter, type CosineScheduleOptions, type NoiseAugmenterOptions } from './noise_augment.js';
 export {
-  SD_SCALE_FACTOR, UPSAMPLING_MODES, scaleLatent, unscaleLatent, upsampleLatent, buildSourceAndContext,
-  type UpsamplingMode, type EncodeFn, type DecodeFn, type UpsampleInputs, type UpsampleOptions, type CouplingOptions, type SourceAndContext,
+  SD_SCALE_FACTOR, UPSAMPLING_MODES, scaleLatent, unscaleLatent, upsampleLatent, buildSourceAndContext, psuImage, contextLatent, contextLatentAsync,
+  type ContextSpec, type PixelResize, type LatentInterpolation, type UpsamplingMode, type EncodeFn, type DecodeFn, type UpsampleInputs, type UpsampleOptions, type CouplingOptions, type SourceAndContext,
 } from './source.js';
 export * from './solvers/index.js';
 export { sample, sampleAsync, type SampleOptions, type SampleInput, type SampleResult } from './sample.js';

@@ -1,7 +1,7 @@
 // Source (x0) and context construction for coupling flow matching, as the reference's trainer does:
 // upsample the low-res latent to the high-res latent size (PSU, LSU, identity, noise upsampling),
 // then x0 = that latent (or N(0, I) when starting from noise), noised by the augmenter.
-import { F, randn, randnLike, tidy, type Generator, type Tensor } from '../tensor/index.js';
+import { F, randn, randnLike, tidy, type Generator as RandomStream, type Tensor } from '../tensor/index.js';
 import { FlowError } from './errors.js';
 import type { NoiseAugmenter } from './noise_augment.js';
 
@@ -37,10 +37,80 @@ export interface UpsampleOptions {
   decode?: DecodeFn;
   scaleFactor?: number;
   /** noise_upsampling: stream of the fill noise. */
-  generator?: Generator;
+  generator?: RandomStream;
 }
 
 const pair = (v: number | [number, number]): [number, number] => (Array.isArray(v) ? [v[0], v[1]] : [v, v]);
+
+export type PixelResize = 'bilinear' | 'bicubic';
+export type LatentInterpolation = 'nearest' | 'bilinear' | 'bicubic';
+
+/**
+ * PSU's pixel-space step, defined once: the low-res image [B, C, h, w] (or [C, h, w]) resized to `size` (the reference:
+ * bilinear, no antialias). Training, precompute, the pipeline and eval all upsample through it.
+ */
+export function psuImage(lowres: Tensor, size: [number, number], mode: PixelResize = 'bilinear'): Tensor {
+  if (mode !== 'bilinear' && mode !== 'bicubic') throw new FlowError('psuImage', `pixelResize must be bilinear or bicubic, got '${mode as string}'`);
+  if (lowres.ndim === 3) return tidy(() => psuImage(lowres.unsqueeze(0), size, mode).squeeze(0));
+  if (lowres.ndim !== 4) throw new FlowError('psuImage', `the low-res image must be [B, C, h, w] or [C, h, w], got [${lowres.shape.join(', ')}]`);
+  return F.interpolate(lowres, { size, mode, alignCorners: false });
+}
+
+/** How a low-res image becomes the coupling's context latent (x0 before any noise), factor = high-res / low-res side. */
+export interface ContextSpec {
+  source: 'psu' | 'lsu';
+  factor: number;
+  /** psu: the pixel-space resize. */
+  pixelResize?: PixelResize;
+  /** lsu: the latent interpolation. */
+  lsuInterpolation?: LatentInterpolation;
+}
+
+/**
+ * The context builder, as steps: it yields the image to encode and takes back its scaled latent, so one
+ * definition serves a synchronous encoder (training, precompute) and the pipeline's asynchronous tiled one.
+ * psu: resize the image by `factor` in pixel space, encode. lsu: encode the low-res image, interpolate the
+ * latent by `factor`. Intermediates are disposed here; the returned latent belongs to the caller.
+ */
+function* contextSteps(lowres: Tensor, spec: ContextSpec): Generator<Tensor, Tensor, Tensor> {
+  if (!Number.isInteger(spec.factor) || spec.factor < 1) throw new FlowError('context', `factor must be an integer ≥ 1, got ${spec.factor}`);
+  const f = spec.factor;
+  if (spec.source === 'psu') {
+    const up = psuImage(lowres, [lowres.shape[2] * f, lowres.shape[3] * f], spec.pixelResize);
+    try { return yield up; } finally { up.dispose(); }
+  }
+  if (spec.source !== 'lsu') throw new FlowError('context', `source must be psu or lsu, got '${spec.source as string}'`);
+  const z: Tensor = yield lowres;
+  try {
+    return F.interpolate(z, { size: [z.shape[2] * f, z.shape[3] * f], mode: spec.lsuInterpolation ?? 'bilinear' });
+  } finally {
+    z.dispose();
+  }
+}
+
+/** The context latent of a low-res image [B, C, h, w] with a synchronous encoder (image → scaled latent). */
+export function contextLatent(lowres: Tensor, spec: ContextSpec, encode: (img: Tensor) => Tensor): Tensor {
+  const it = contextSteps(lowres, spec);
+  let r = it.next();
+  while (!r.done) {
+    let z: Tensor;
+    try { z = encode(r.value); } catch (e) { it.return(undefined as unknown as Tensor); throw e; }
+    r = it.next(z);
+  }
+  return r.value;
+}
+
+/** contextLatent with an asynchronous encoder (the pipeline's tiled, abortable one). */
+export async function contextLatentAsync(lowres: Tensor, spec: ContextSpec, encode: (img: Tensor) => Promise<Tensor>): Promise<Tensor> {
+  const it = contextSteps(lowres, spec);
+  let r = it.next();
+  while (!r.done) {
+    let z: Tensor;
+    try { z = await encode(r.value); } catch (e) { it.return(undefined as unknown as Tensor); throw e; }
+    r = it.next(z);
+  }
+  return r.value;
+}
 
 /** Stored (unscaled) latent → model space: z · scaleFactor. */
 export function scaleLatent(z: Tensor, scaleFactor = SD_SCALE_FACTOR): Tensor {
@@ -79,11 +149,10 @@ export function upsampleLatent(inputs: UpsampleInputs, opts: UpsampleOptions): T
         throw new FlowError('upsampleLatent', `psu: lowresImage must be [${z.shape[0]}, C, H, W], got [${given.shape.join(', ')}]`);
       }
       const mode = opts.pixelResize ?? 'bilinear';
-      if (mode !== 'bilinear' && mode !== 'bicubic') throw new FlowError('upsampleLatent', `psu: pixelResize must be bilinear or bicubic, got '${mode as string}'`);
       const encode = opts.encode, decode = opts.decode, scale = opts.scaleFactor ?? SD_SCALE_FACTOR;
       return tidy(() => {
         const img = given ?? decode!(z.div(scale));
-        const up = F.interpolate(img, { size: pair(inputs.imSize!), mode, alignCorners: false });
+        const up = psuImage(img, pair(inputs.imSize!), mode);
         const lat = encode(up);
         if (lat.ndim !== 4 || lat.shape[2] !== H || lat.shape[3] !== W || lat.shape[0] !== z.shape[0]) {
           throw new FlowError('upsampleLatent', `psu: encode returned [${lat.shape.join(', ')}], expected [${z.shape[0]}, C, ${H}, ${W}]`);
@@ -127,7 +196,7 @@ export interface CouplingOptions {
   decode?: DecodeFn;
   scaleFactor?: number;
   /** Stream for the start noise and noise_upsampling. */
-  generator?: Generator;
+  generator?: RandomStream;
 }
 
 export interface SourceAndContext {

@@ -5,3 +5,4 @@ export { loadTorchCheckpoint, readTorchPickle, flattenCheckpoint, TensorRef, Tor
 export { PyGlobal, PyObject, PyCallable, UnpicklingError, unpickle, type UnpickleOptions } from './unpickle.js';
 export { loadWeights, saveWeights, detectWeightsFormat, type WeightsFormat, type LoadWeightsOptions } from './weights.js';
 export { writeFileAtomic, cleanStaleTemps, tempPathFor } from './atomic_file.js';
+export { BUNDLE_FORMAT, BASE_FORMAT, CHECKPOINT_FORMAT, WEIGHTS_FORMAT } from './format_tags.js';

@@ -3,7 +3,7 @@
 // without further options. The weights go through a strict load into the model first, so a file that
 // converts is a file that loads.
 import { basename } from 'node:path';
-import { writeSafetensors, detectWeightsFormat, readSafetensorsHeader, readTorchPickle, flattenCheckpoint } from '../io/index.js';
+import { writeSafetensors, detectWeightsFormat, readSafetensorsHeader, readTorchPickle, flattenCheckpoint, CHECKPOINT_FORMAT } from '../io/index.js';
 import { vaeKeyLayout } from './vae/index.js';
 import { selectUnetWeights, type UnetWeights } from './unet/index.js';
 import {
@@ -41,7 +41,7 @@ export function detectModelKinds(path: string): ModelKind[] {
   if (fmt === 'safetensors') {
     const h = readSafetensorsHeader(path);
     if (h.metadata.format === WEIGHTS_FORMAT && (h.metadata.kind === 'vae' || h.metadata.kind === 'unet')) return [h.metadata.kind];
-    if (h.metadata.format === 'fmboost-checkpoint') return [...h.tensors.keys()].some((k) => /^(model|ema)\.encoder\./.test(k)) ? ['vae'] : ['unet'];
+    if (h.metadata.format === CHECKPOINT_FORMAT) return [...h.tensors.keys()].some((k) => /^(model|ema)\.encoder\./.test(k)) ? ['vae'] : ['unet'];
     keys = [...h.tensors.keys()];
   } else if (fmt === 'torch') keys = [...flattenCheckpoint(readTorchPickle(path).raw, path).keys()];
   else throw new ModelLoadError(path, null, 'unrecognized weights format (expected safetensors, or a torch.save .pt/.ckpt zip archive)');

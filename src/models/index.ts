@@ -1,6 +1,7 @@
 // Models with the reference's module trees (state_dict keys equal PyTorch's): EfficientUNet, AutoencoderKL.
 export * as unet from './unet/index.js';
 export * as vae from './vae/index.js';
+export * as sd from './sd/index.js';
 export { EfficientUNet, resolveUNetConfig, timestepEmbedding, unetStateDictFromCheckpoint, type EfficientUNetConfig, type ResolvedUNetConfig } from './unet/index.js';
 export { AutoencoderKL, DiagonalGaussianDistribution, PatchMoments, pcaInitShortcut, resolveVAEConfig, SD_VAE_DEFAULTS, toLdmVaeStateDict, diffusersVaeKeyToLdm, type AutoencoderKLConfig, type ResolvedVAEConfig } from './vae/index.js';
 export { ModelConfigError } from './config_util.js';
@@ -13,3 +14,5 @@ export {
   type SourceFormat, type LoadVaeOptions, type LoadUnetOptions, type ModelWeights, type ConfigSpec,
 } from './load.js';
 export { convertWeights, detectModelKinds, type ConvertOptions, type ConvertReport, type ModelKind } from './convert.js';
+export * as clip from './clip/index.js';
+export { CLIPTokenizer, CLIPTextModel, loadCLIPTextModel } from './clip/index.js';

@@ -11,14 +11,15 @@ import { Tensor } from '../tensor/index.js';
 import { StateDictError } from '../nn/index.js';
 import {
   detectWeightsFormat, flattenCheckpoint, loadTorchCheckpoint, readSafetensors, readSafetensorsHeader, readTorchPickle,
+  CHECKPOINT_FORMAT, WEIGHTS_FORMAT,
 } from '../io/index.js';
 import { AutoencoderKL, resolveVAEConfig, toLdmVaeStateDict, vaeKeyLayout, VAE_PREFIXES, type ResolvedVAEConfig } from './vae/index.js';
 import { EfficientUNet, resolveUNetConfig, selectUnetWeights, unetConfigToSnake, type ResolvedUNetConfig, type UnetWeights } from './unet/index.js';
 import { UNET_PRESETS, VAE_PRESETS, presetConfig } from './presets.js';
 import { ModelConfigError } from './config_util.js';
 
-/** `__metadata__.format` of the weight files `fmboost convert` writes. */
-export const WEIGHTS_FORMAT = 'fmboost-weights';
+/** `__metadata__.format` of the weight files `fmboost convert` writes (io/format_tags.ts). */
+export { WEIGHTS_FORMAT } from '../io/index.js';
 
 /** Where the weights came from. */
 export type SourceFormat =
@@ -237,7 +238,7 @@ function readVae(path: string, opts: ReadVaeStateDictOptions): { sd: VaeStateDic
   const f = openFile(path);
   let format: SourceFormat;
   let fileConfig: FileConfig = () => undefined;
-  if (f.metadata.format === 'fmboost-checkpoint') return readVaeTrainingCheckpoint(path, f, opts);
+  if (f.metadata.format === CHECKPOINT_FORMAT) return readVaeTrainingCheckpoint(path, f, opts);
   if (opts.weights) throw new ModelLoadError(path, null, `weights '${opts.weights}' applies to training checkpoints only (this file has one copy of the VAE)`);
   const layout = vaeKeyLayout(f.keys);
   const isLightning = f.container === 'torch' && 'hyper_parameters' in f.extra;
@@ -378,7 +379,7 @@ export function readUnetWeights(path: string, opts: LoadUnetOptions = {}): Model
   if (f.metadata.format === WEIGHTS_FORMAT) {
     format = 'fmboost';
     fileConfig = parseJsonMeta(path, format, f.metadata, 'config');
-  } else if (sel.layout === 'fmboost-checkpoint' || f.metadata.format === 'fmboost-checkpoint') {
+  } else if (sel.layout === 'fmboost-checkpoint' || f.metadata.format === CHECKPOINT_FORMAT) {
     format = 'fmboost-checkpoint';
     const cfg = parseJsonMeta(path, format, f.metadata, 'config') as { model?: { unet?: Record<string, unknown> } } | undefined;
     fileConfig = cfg?.model?.unet;

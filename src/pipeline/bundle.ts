@@ -8,91 +8,20 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { tidy, withDefaultDevice, type Precision, type Tensor } from '../tensor/index.js';
-import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../io/index.js';
+import { writeSafetensors } from '../io/index.js';
 import {
   EfficientUNet, AutoencoderKL, resolveUNetConfig, resolveVAEConfig, readVaeStateDict, presetConfig, VAE_PRESETS, type ResolvedUNetConfig, type ResolvedVAEConfig,
 } from '../models/index.js';
 import { samplingOptionProblem, type SolverName } from '../flow/index.js';
-import { BUNDLE_FORMAT, BUNDLE_VERSION, CHECKPOINT_FORMAT } from '../artifacts/formats.js';
-import { openArtifact, type ArtifactKind } from '../artifacts/open.js';
+import { BUNDLE_FORMAT, BUNDLE_VERSION } from '../artifacts/formats.js';
+import { openArtifact, type Artifact, type ArtifactKind } from '../artifacts/open.js';
 import { unetModelConfig, vaeModelOverrides } from '../artifacts/config_translation.js';
 import { ModelLoadError } from './errors.js';
+import { disposeModel, flowConfigOfRun, resolveFlowConfig, type CfmModel, type FlowBundleConfig } from '../upscale/model.js';
+
+export { DEFAULT_FLOW_CONFIG, disposeModel, layOutFor, resolveFlowConfig, type CfmModel, type FlowBundleConfig } from '../upscale/model.js';
 
 export { BUNDLE_FORMAT, BUNDLE_VERSION } from '../artifacts/formats.js';
-
-/** How the model was trained to be used: coupling, noise, latent scale, size factor and sampling defaults. */
-export interface FlowBundleConfig {
-  /** x0 / context construction: psu (pixel-space upsampling, the paper) or lsu (latent interpolation). */
-  source: 'psu' | 'lsu';
-  /** lsu: latent interpolation. */
-  lsuInterpolation: 'nearest' | 'bilinear' | 'bicubic';
-  /** psu: pixel-space resize of the low-res image (the reference: bilinear, no antialias). */
-  pixelResize: 'bilinear' | 'bicubic';
-  /** Noise-augmentation step of x0 (of 1000, cosine schedule); ≤ 0 = none. */
-  noiseStep: number;
-  /** x0 = N(0, I) instead of the coupled latent (plain conditional FM). */
-  startFromNoise: boolean;
-  /** Latent scale: encoder mean × scaleFactor is what the UNet saw. */
-  scaleFactor: number;
-  /** High-res / low-res side ratio of one pass (image_size / low_res_size in training). */
-  factor: number;
-  /** Sampling defaults. */
-  solver: SolverName;
-  steps: number;
-  /** Probability path the model was trained on. */
-  schedule: 'linear' | 'gvp';
-  sigmaMin: number;
-}
-
-export const DEFAULT_FLOW_CONFIG: FlowBundleConfig = {
-  source: 'psu', lsuInterpolation: 'bilinear', pixelResize: 'bilinear', noiseStep: 400, startFromNoise: false,
-  scaleFactor: 0.18215, factor: 2, solver: 'euler', steps: 50, schedule: 'linear', sigmaMin: 0,
-};
-
-/** A loaded model: networks in eval mode plus what they need to be used. */
-export interface CfmModel {
-  path: string;
-  name: string;
-  unet: EfficientUNet;
-  vae: AutoencoderKL;
-  flow: FlowBundleConfig;
-  /** The bundle's provenance (`info` metadata: training run, data, and `quality`, a line from its evaluation). */
-  info?: Record<string, unknown>;
-}
-
-export function disposeModel(m: CfmModel): void {
-  m.unet.dispose();
-  m.vae.dispose();
-}
-
-/** Lays the weights out for a precision: bf16 wants channels_last (oneDNN's NHWC bf16 kernels, no reorder per
- *  conv: 1.6× on the VAE); fp32 keeps NCHW, which is what the parity tests prove. */
-export function layOutFor(m: CfmModel, p: Precision): void {
-  if (p !== 'bf16') return;
-  m.unet.toMemoryFormat('channels_last');
-  m.vae.toMemoryFormat('channels_last');
-}
-
-/** Checks a (partial) flow config and fills the defaults; errors name the key. */
-export function resolveFlowConfig(raw: Partial<FlowBundleConfig> | Record<string, unknown>, where = 'flow'): FlowBundleConfig {
-  const c = { ...DEFAULT_FLOW_CONFIG, ...(raw as Partial<FlowBundleConfig>) };
-  const bad = (k: string, want: string) => new ModelLoadError(where, null, `flow.${k} must be ${want}, got ${JSON.stringify((c as unknown as Record<string, unknown>)[k])}`);
-  for (const k of Object.keys(raw)) if (!(k in DEFAULT_FLOW_CONFIG)) throw new ModelLoadError(where, null, `unknown flow config key '${k}' (known: ${Object.keys(DEFAULT_FLOW_CONFIG).join(', ')})`);
-  if (c.source !== 'psu' && c.source !== 'lsu') throw bad('source', "'psu' or 'lsu'");
-  if (!['nearest', 'bilinear', 'bicubic'].includes(c.lsuInterpolation)) throw bad('lsuInterpolation', 'nearest, bilinear or bicubic');
-  if (c.pixelResize !== 'bilinear' && c.pixelResize !== 'bicubic') throw bad('pixelResize', 'bilinear or bicubic');
-  for (const [k, option] of [['noiseStep', 'noiseStep'], ['solver', 'solver'], ['steps', 'gridPoints']] as const) {
-    const problem = samplingOptionProblem(option, c[k]);
-    if (problem) throw new ModelLoadError(where, null, `flow.${k} ${problem}`);
-  }
-  if (typeof c.startFromNoise !== 'boolean') throw bad('startFromNoise', 'a boolean');
-  // a latent scale far outside what any VAE needs (SD: 0.18215, ours ≈ 0.77) overflows the float32 latents: all-black output
-  if (!(c.scaleFactor >= 1e-6 && c.scaleFactor <= 1e6)) throw bad('scaleFactor', 'from 1e-6 to 1e6');
-  if (!Number.isInteger(c.factor) || c.factor < 1) throw bad('factor', 'an integer ≥ 1');
-  if (c.schedule !== 'linear' && c.schedule !== 'gvp') throw bad('schedule', "'linear' or 'gvp'");
-  if (!(c.sigmaMin >= 0)) throw bad('sigmaMin', '≥ 0');
-  return c;
-}
 
 export interface WriteBundleOptions {
   unet: EfficientUNet;
@@ -165,21 +94,19 @@ function checkFile(path: string): void {
 /** Reads a CFM model bundle into eval-mode networks. */
 export function loadBundle(path: string): CfmModel {
   checkFile(path);
-  let head;
+  let a: Artifact;
   try {
-    head = readSafetensorsHeader(path);
+    a = openArtifact(path);
+    if (a.kind === 'torch') throw new Error('a PyTorch pickle, not safetensors');
   } catch (e) {
     throw new ModelLoadError(path, null, `not a readable safetensors file (${(e as Error).message})`);
   }
-  const md = head.metadata;
-  if (md.format !== BUNDLE_FORMAT) throw new ModelLoadError(path, null, `not a CFM model bundle (metadata format is ${JSON.stringify(md.format)}, expected "${BUNDLE_FORMAT}")`);
+  const md = a.metadata;
+  if (a.kind !== 'bundle') throw new ModelLoadError(path, null, `not a CFM model bundle (metadata format is ${JSON.stringify(md.format)}, expected "${BUNDLE_FORMAT}")`);
   if (Number(md.version) > BUNDLE_VERSION) throw new ModelLoadError(path, null, `bundle version ${md.version} is newer than this fmboost reads (${BUNDLE_VERSION})`);
   const unetCfg = parseJson(path, 'unet', md.unet), vaeCfg = parseJson(path, 'vae', md.vae);
   const flow = resolveFlowConfig(parseJson(path, 'flow', md.flow), path);
-  const m = build(path, md.name ?? 'fmboost-cfm', unetCfg, vaeCfg, flow, () => {
-    const { tensors } = readSafetensors(path);
-    return split(path, tensors);
-  });
+  const m = build(path, md.name ?? 'fmboost-cfm', unetCfg, vaeCfg, flow, () => split(path, a.read('')));
   try {
     const info = md.info ? JSON.parse(md.info) : undefined;
     if (info && typeof info === 'object' && !Array.isArray(info)) m.info = info;
@@ -204,6 +131,18 @@ function build(
   path: string, name: string, unetCfg: Record<string, unknown>, vaeCfg: Record<string, unknown>, flow: FlowBundleConfig,
   weights: () => { unet: Map<string, Tensor>; vae: Map<string, Tensor> },
 ): CfmModel {
+  return { path, name, ...buildNets(path, unetCfg, vaeCfg, weights, 'concat'), flow };
+}
+
+/**
+ * A UNet and a VAE in eval mode from their configs and weights, shapes checked on the meta device first.
+ * `context`: 'concat' for a CFM (x_t and the context latent concatenated: in = 2 × out), 'none' for an
+ * unconditional base model (in = out).
+ */
+export function buildNets(
+  path: string, unetCfg: Record<string, unknown>, vaeCfg: Record<string, unknown>,
+  weights: () => { unet: Map<string, Tensor>; vae: Map<string, Tensor> }, context: 'concat' | 'none',
+): { unet: EfficientUNet; vae: AutoencoderKL } {
   let uc: ResolvedUNetConfig, vc: ResolvedVAEConfig;
   try {
     uc = resolveUNetConfig(unetCfg);
@@ -211,8 +150,9 @@ function build(
   } catch (e) {
     throw new ModelLoadError(path, null, `bad model config: ${(e as Error).message}`);
   }
-  if (uc.inChannels !== 2 * uc.outChannels || uc.outChannels !== vc.embedDim) {
-    throw new ModelLoadError(path, null, `UNet in/out channels ${uc.inChannels}/${uc.outChannels} do not fit a VAE with ${vc.embedDim} latent channels (need in = 2 × out = 2 × ${vc.embedDim})`);
+  const k = context === 'concat' ? 2 : 1;
+  if (uc.inChannels !== k * uc.outChannels || uc.outChannels !== vc.embedDim) {
+    throw new ModelLoadError(path, null, `UNet in/out channels ${uc.inChannels}/${uc.outChannels} do not fit a VAE with ${vc.embedDim} latent channels (need in = ${k === 2 ? '2 × out = 2 × ' : 'out = '}${vc.embedDim})`);
   }
   const w = weights(); // bounded by the file's size
   let unet: EfficientUNet | undefined, vae: AutoencoderKL | undefined;
@@ -236,7 +176,7 @@ function build(
   }
   unet.eval();
   vae.eval();
-  return { path, name, unet, vae, flow };
+  return { unet, vae };
 }
 
 type Obj = Record<string, unknown>;
@@ -251,12 +191,33 @@ export interface CheckpointLoadOptions {
 
 /** A training checkpoint (src/artifacts/checkpoint.ts) as a CfmModel: EMA UNet + config + VAE weights. */
 export function loadTrainingCheckpoint(path: string, opts: CheckpointLoadOptions = {}): CfmModel {
+  const run = openTrainingRun(path, opts);
+  return build(path, run.name, run.unetCfg, run.vaeCfg, flowConfigOfRun(run.config, path), run.weights);
+}
+
+/** A flow training checkpoint's parts, nothing loaded yet: its config, the UNet and VAE configs, and a reader of
+ *  the (EMA) UNet and VAE weights (the VAE from the file its config names, or opts.vae). */
+export interface TrainingRun {
+  config: Record<string, unknown>;
+  name: string;
+  unetCfg: Record<string, unknown>;
+  vaeCfg: Record<string, unknown>;
+  weights: () => { unet: Map<string, Tensor>; vae: Map<string, Tensor> };
+}
+
+export function openTrainingRun(path: string, opts: CheckpointLoadOptions = {}): TrainingRun {
   checkFile(path);
-  const md = readSafetensorsHeader(path).metadata;
-  if (md.format !== CHECKPOINT_FORMAT) throw new ModelLoadError(path, null, `not an fmboost training checkpoint (metadata format ${JSON.stringify(md.format)})`);
+  let a: Artifact;
+  try {
+    a = openArtifact(path);
+  } catch (e) {
+    throw new ModelLoadError(path, null, `not a readable training checkpoint (${(e as Error).message})`);
+  }
+  const md = a.metadata;
+  if (a.kind !== 'checkpoint') throw new ModelLoadError(path, null, `not an fmboost training checkpoint (metadata format ${JSON.stringify(md.format)})`);
   const cfg = parseJson(path, 'config', md.config);
   if (cfg.mode !== undefined && cfg.mode !== 'flow') throw new ModelLoadError(path, null, `a training checkpoint of mode ${JSON.stringify(cfg.mode)}, not of a flow model (an autoencoder checkpoint can be the VAE: --vae ${path})`);
-  const model = obj(cfg.model), data = obj(cfg.data), val = obj(obj(cfg.train).val);
+  const model = obj(cfg.model);
   const unetCfg = unetModelConfig(obj(model.unet));
   const vaeOpts = obj(model.vae), flowOpts = obj(model.flow);
   const vaeOverrides = vaeModelOverrides(vaeOpts);
@@ -273,36 +234,16 @@ export function loadTrainingCheckpoint(path: string, opts: CheckpointLoadOptions
   if (!vaePath) throw new ModelLoadError(path, null, 'the checkpoint\'s config has no model.vae.path; pass the VAE weights (--vae PATH / { vae: PATH })');
   if (!isAbsolute(vaePath) && !opts.vae && !existsSync(vaePath)) vaePath = join(dirname(resolve(path)), vaePath);
   checkFile(vaePath);
-  const source = flowOpts.source === 'lsu' ? 'lsu' : flowOpts.source === 'psu' || flowOpts.source === undefined ? 'psu' : null;
-  if (!source) throw new ModelLoadError(path, null, `model.flow.source '${String(flowOpts.source)}' is not supported for upscaling (psu, lsu)`);
-  const imageSize = Number(data.image_size ?? 1024), lowRes = Number(data.low_res_size ?? 512);
-  if (imageSize % lowRes !== 0) throw new ModelLoadError(path, null, `data.image_size ${imageSize} is not a multiple of data.low_res_size ${lowRes}: no integer upscaling factor`);
-  const flow = resolveFlowConfig({
-    source,
-    lsuInterpolation: (flowOpts.lsu_interpolation as FlowBundleConfig['lsuInterpolation']) ?? 'bilinear',
-    noiseStep: Number(flowOpts.noising_step ?? 400),
-    startFromNoise: Boolean(flowOpts.start_from_noise ?? false),
-    scaleFactor: Number(flowOpts.scale_factor ?? 0.18215),
-    factor: imageSize / lowRes,
-    solver: (typeof val.solver === 'string' ? val.solver : 'euler') as SolverName,
-    steps: Number(val.num_steps ?? 50),
-    schedule: flowOpts.schedule === 'gvp' ? 'gvp' : 'linear',
-    sigmaMin: Number(flowOpts.sigma_min ?? 0),
-  }, path);
   const name = `${String(cfg.name ?? 'checkpoint')}@step${md.step}`;
-  return build(path, name, unetCfg, vaeCfg, flow, () => {
-    const head = readSafetensorsHeader(path);
-    const hasEma = [...head.tensors.keys()].some((k) => k.startsWith('ema.'));
-    const prefix = hasEma && !opts.online ? 'ema.' : 'model.';
-    const { tensors } = readSafetensors(path, { keys: (k) => k.startsWith(prefix) });
-    const unet = new Map([...tensors].map(([k, t]) => [k.slice(prefix.length), t] as [string, Tensor]));
+  return { config: cfg, name, unetCfg, vaeCfg, weights: () => {
+    const unet = a.read(a.sections().includes('ema') && !opts.online ? 'ema' : 'model');
     try {
       return { unet, vae: readAnyVaeStateDict(vaePath!, (vaeCfg.chMult as number[]).length) };
     } catch (e) {
       for (const t of unet.values()) t.dispose();
       throw e instanceof ModelLoadError ? e : new ModelLoadError(vaePath!, null, `VAE weights: ${(e as Error).message}`);
     }
-  });
+  } };
 }
 
 /**
@@ -312,16 +253,13 @@ export function loadTrainingCheckpoint(path: string, opts: CheckpointLoadOptions
  */
 export function readAnyVaeStateDict(path: string, numLevels: number): Map<string, Tensor> {
   checkFile(path);
-  let md: Record<string, string> | null = null;
+  let a: Artifact | null = null;
   try {
-    md = readSafetensorsHeader(path).metadata;
+    a = openArtifact(path);
   } catch {
-    md = null; // not safetensors: a torch checkpoint, read by models/load.ts
+    a = null; // unreadable here: models/load.ts says what is wrong with it
   }
-  if (md?.format === BUNDLE_FORMAT) {
-    const raw = readSafetensors(path, { keys: (k) => k.startsWith('vae.') }).tensors;
-    return new Map([...raw].map(([k, t]) => [k.slice(4), t] as [string, Tensor]));
-  }
+  if (a?.kind === 'bundle') return a.read('vae');
   try {
     return readVaeStateDict(path, { numLevels }).stateDict;
   } catch (e) {

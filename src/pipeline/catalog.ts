@@ -2,8 +2,7 @@
 // described from its header alone (no weights are read), with what it offers and its measured quality line.
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readSafetensorsHeader } from '../io/index.js';
-import { BUNDLE_FORMAT } from '../artifacts/formats.js';
+import { openArtifact, type Artifact } from '../artifacts/open.js';
 import { offeredScales } from './scale_plan.js';
 
 export interface ModelEntry {
@@ -32,14 +31,14 @@ export function modelDirs(): string[] {
 
 /** A bundle's description from its header, or null when the file is not an fmboost model bundle. */
 export function describeBundle(path: string, isDefault = false): ModelEntry | null {
-  let head;
+  let head: Artifact;
   try {
-    head = readSafetensorsHeader(path);
+    head = openArtifact(path);
   } catch {
     return null;
   }
   const md = head.metadata;
-  if (md.format !== BUNDLE_FORMAT) return null;
+  if (head.kind !== 'bundle') return null;
   try {
     const flow = JSON.parse(md.flow ?? '{}') as { factor?: number; solver?: string; steps?: number };
     const vae = JSON.parse(md.vae ?? '{}') as { chMult?: number[]; embedDim?: number };
@@ -52,7 +51,7 @@ export function describeBundle(path: string, isDefault = false): ModelEntry | nu
       solver: String(flow.solver ?? 'euler'), steps: Number(flow.steps ?? 2) - 1, // bundles store grid points
       parameters: { unet: count('unet.'), vae: count('vae.') },
       latent: { factor: 2 ** Math.max(0, (vae.chMult?.length ?? 1) - 1), channels: Number(vae.embedDim ?? 0) },
-      megabytes: head.fileSize / 2 ** 20,
+      megabytes: statSync(path).size / 2 ** 20,
       ...(typeof info.quality === 'string' ? { quality: info.quality } : {}),
     };
   } catch {

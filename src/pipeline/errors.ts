@@ -3,6 +3,8 @@
 /** A model file is missing, malformed, or not an fmboost CFM model / training checkpoint: the one error of every
  *  weight loader (src/models/load.ts), so the pipeline's and the loaders' failures are the same type. */
 export { ModelLoadError } from '../models/load.js';
+import { PipelineError } from '../upscale/errors.js';
+export { PipelineError, NonFiniteError } from '../upscale/errors.js';
 
 /** No --model was given and the bundled default model is not installed. */
 export class DefaultModelMissingError extends Error {
@@ -15,23 +17,6 @@ export class DefaultModelMissingError extends Error {
         '`fmboost upsample --model PATH ...` or `Upsampler.load({ model: PATH })`, where PATH is a CFM model bundle ' +
         '(.safetensors with unet.*, vae.* and fmboost-cfm metadata) or a training checkpoint (with its VAE weights).',
     );
-  }
-}
-
-/** An option or input the pipeline cannot use (sizes, scale, tiles, latent shapes). */
-export class PipelineError extends Error {
-  override name = 'PipelineError';
-  constructor(readonly fn: string, detail: string) {
-    super(`${fn}: ${detail}`);
-  }
-}
-
-/** A NaN or Inf appeared in a stage (the input, the ODE state, the decoded image): the output would be garbage
- *  (an all-black image) rather than an error otherwise. */
-export class NonFiniteError extends PipelineError {
-  override name = 'NonFiniteError';
-  constructor(readonly stage: string, readonly count: number, total: number) {
-    super(stage, `${count} of ${total} values are NaN or infinite (a corrupt input, or weights that overflow)`);
   }
 }
 

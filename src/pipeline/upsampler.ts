@@ -10,19 +10,19 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { F, Generator, cudaAvailable, resolvePrecision, runtimeInfo, setNumThreads, tidy, type Precision, type Tensor } from '../tensor/index.js';
+import { F, Generator, cudaAvailable, resolvePrecision, runtimeInfo, setNumThreads, tidy, type Precision, type PrecisionOption, type Tensor } from '../tensor/index.js';
 import { isSolverName, samplingOptionProblem, SOLVER_NAMES } from '../flow/index.js';
 import { probeImage, readImageParts, type DecodeOptions, type ImageParts } from '../data/index.js';
 import { quoteWithSuggestion } from '../util/suggest.js';
-import { disposeModel, layOutFor, loadModel, type CfmModel, type CheckpointLoadOptions } from './bundle.js';
+import { disposeModel, layOutFor, loadModel, resolveFlowConfig, type CfmModel, type CheckpointLoadOptions } from './bundle.js';
 import { chooseTiling, defaultMemoryBudget, estimatePass, formatBytes } from './memory.js';
 import { DefaultModelMissingError, MemoryBudgetError, PipelineError } from './errors.js';
 import { readLatentFile } from './latent_io.js';
-import { decodeBaseLatent, upscalePass, type StageContext } from './stages.js';
+import { decodeBaseLatent, upscalePass, type StageContext } from '../upscale/stages.js';
 import { planScale, type ScalePlan } from './scale_plan.js';
 import { overallFraction } from './progress.js';
 import { UpsampleResult } from './result.js';
-import { assertFinite } from './finite.js';
+import { assertFinite } from '../upscale/finite.js';
 import { UPSAMPLE_OPTION_KEYS, type LatentInput, type ProgressCallback, type StageProgressCallback, type UpsampleInfo, type UpsampleOptions, type UpsamplerLoadOptions } from './types.js';
 
 /** The device names fmboost takes: cpu, cuda, cuda:N (the CLI checks the spelling with it before anything loads). */
@@ -83,7 +83,31 @@ export function defaultModelPath(): string {
 export class Upsampler {
   private disposed = false;
 
-  private constructor(readonly stages: CfmModel[], readonly device: string, readonly precision: Precision) {}
+  private constructor(readonly stages: CfmModel[], readonly device: string, readonly precision: Precision, private readonly ownsModels = true) {}
+
+  /**
+   * An Upsampler over networks already in memory (a pipeline built from components, like diffusers'): e.g. a
+   * trainer's EMA UNet and frozen VAE with their flow spec (upscale/model.ts flowConfigOfRun), or a cascade of
+   * them. The caller keeps ownership: dispose() leaves the networks alone. Runs on the networks' device, fp32 by
+   * default; 'bf16' needs channels_last weights for speed (layOutFor), which this does not change.
+   */
+  static fromModels(models: CfmModel | CfmModel[], opts: { precision?: PrecisionOption } = {}): Upsampler {
+    const stages = Array.isArray(models) ? [...models] : [models];
+    if (!stages.length) throw new PipelineError('fromModels', 'give at least one model');
+    for (const m of stages) {
+      if (!m || !m.unet || !m.vae || !m.flow) throw new PipelineError('fromModels', 'each model needs unet, vae and flow (a CfmModel)');
+      resolveFlowConfig(m.flow, m.name ?? 'fromModels');
+    }
+    const first = stages[0].unet.parameters()[0];
+    const device = first ? first.device : 'cpu';
+    let precision: Precision;
+    try {
+      precision = resolvePrecision(opts.precision ?? 'fp32', device);
+    } catch (e) {
+      throw new PipelineError('fromModels', (e as Error).message);
+    }
+    return new Upsampler(stages, device, precision, false);
+  }
 
   /** Loads a model bundle (or a training checkpoint, or a list of stage models for a cascade). */
   static async load(opts: UpsamplerLoadOptions & CheckpointLoadOptions = {}): Promise<Upsampler> {
@@ -405,6 +429,6 @@ export class Upsampler {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const m of new Set(this.stages)) disposeModel(m);
+    if (this.ownsModels) for (const m of new Set(this.stages)) disposeModel(m);
   }
 }

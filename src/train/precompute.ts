@@ -11,12 +11,13 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldNow } from 'node:timers/promises';
-import { DataLoader, DataSourceError, LATENT_MANIFEST_FORMAT, psuPair, type DataSource, type LatentManifest } from '../data/index.js';
+import { DataLoader, DataSourceError, LATENT_MANIFEST_FORMAT, degrade, type DataSource, type LatentManifest } from '../data/index.js';
 import { readSafetensors, writeSafetensors } from '../io/index.js';
 import type { AutoencoderKL } from '../models/index.js';
 import { keep, noGrad, stack, tidy, type Tensor } from '../tensor/index.js';
 import { formatDuration } from './log/progress.js';
 import { SubsetSource } from './loop/data.js';
+import { psuImage } from '../flow/index.js';
 
 export class PrecomputeError extends Error {
   override name = 'PrecomputeError';
@@ -149,7 +150,7 @@ export async function precomputeLatents(o: PrecomputeOptions): Promise<Precomput
           if (!img) throw new PrecomputeError(`${o.source.name} has no images to encode (items hold ${Object.keys(batch.tensors).join(', ') || 'nothing'})`);
           const { latent, lowres } = noGrad(() => tidy(() => {
             const enc = (x: Tensor) => { const post = o.vae.encode(x); try { return post.mean.clone(); } finally { post.dispose(); } };
-            const { psu } = psuPair(img, { lowResSize: o.lowResSize });
+            const psu = psuImage(degrade(img, [o.lowResSize, o.lowResSize], 'bilinear'), [img.shape[2], img.shape[3]]);
             return { latent: enc(img), lowres: enc(psu) };
           }));
           try {

@@ -27,7 +27,6 @@ import { setImmediate as yieldNow } from 'node:timers/promises';
 import { type Batch, DataLoader, Rng, type DataSource } from '../data/index.js';
 import { cleanStaleTemps } from '../io/index.js';
 import { Adam, AdamW, clipGradNorm, gradNorm } from '../nn/index.js';
-import type { Json } from '../nn/optim/index.js';
 import { Generator, getNumThreads, liveTensors, manualSeed, tensor, tidy, type Tensor } from '../tensor/index.js';
 import { worldFromEnv, type World } from '../distributed/index.js';
 import { encodePng } from '../util/png.js';
@@ -48,7 +47,8 @@ import { StepProfiler } from './step_profiler.js';
 import { DataParallel, perRankBatch, STOP_CODES } from './data_parallel.js';
 import { runValidation } from './validation.js';
 import { writeRunCharts } from './run_charts.js';
-import { STREAM_NAMES, type Streams, type TrainTask } from './loop/task.js';
+import { captureRunState, restoreRunState, type RunParts } from './run_state.js';
+import { type Streams, type TrainTask } from './loop/task.js';
 
 export { TrainerSetupError, TrainingDivergedError } from './errors.js';
 
@@ -232,7 +232,10 @@ export class Trainer {
       shadow: this.task.emaModel, maxDecay: t.ema.decay, updateAfterStep: t.ema.update_after_step, updateEvery: t.ema.update_every, power: t.ema.power,
     });
 
-    if (resumed) this.restore(resumed);
+    if (resumed) {
+      this.step = restoreRunState(this.parts, resumed);
+      this.lastCheckpoint = resumed.path;
+    }
     else if (this.opts.loadWeights) for (const line of loadInitialWeights(this.task, this.opts.loadWeights, this.opts.minMatch ?? 0)) this.say(line);
     let dpLine = '';
     if (this.dp) {
@@ -288,41 +291,17 @@ export class Trainer {
     }
   }
 
-  private restore(ck: LoadedCheckpoint): void {
-    try {
-      this.task.model.loadStateDict(ck.model, { strict: true });
-      const tr = ck.trainer as { ema?: { step: number; initted: boolean }; loader?: { epoch: number; index: number; seed: number; length: number }; mode?: string };
-      if (!tr.ema || !tr.loader) throw new TrainerSetupError(`${ck.path}: trainer state lacks ema/loader (not written by fmboost train)`);
-      this.ema.loadState(tr.ema, ck.ema);
-      if (ck.optimizer) this.optimizer.loadStateDict(ck.optimizer);
-      for (const name of STREAM_NAMES) {
-        const st = ck.rng.get(name);
-        if (!st) throw new TrainerSetupError(`${ck.path}: no rng state "${name}"`);
-        this.streams[name].setState(st);
-      }
-      this.loader.loadState(tr.loader);
-      this.step = ck.step;
-      this.lastCheckpoint = ck.path;
-    } finally {
-      for (const m of [ck.model, ck.ema, ck.rng, ck.optimizer?.tensors]) if (m) for (const t of m.values()) t.dispose();
-    }
+  private get parts(): RunParts {
+    return { task: this.task, ema: this.ema, optimizer: this.optimizer, streams: this.streams, loader: this.loader };
   }
 
   /** Saves a checkpoint under the given names. A failure is reported and counted, never fatal here. */
   private save(kinds: CheckpointKind[]): string | undefined {
     if (!this.main) return undefined;
-    const rng = new Map<string, Tensor>();
+    let state: ReturnType<typeof captureRunState> | undefined;
     try {
-      for (const name of STREAM_NAMES) rng.set(name, this.streams[name].getState());
-      const paths = this.ckpt.save({
-        step: this.step,
-        model: this.task.model.stateDict(),
-        ema: this.ema.averaged(),
-        optimizer: this.optimizer.stateDict(),
-        rng,
-        trainer: { mode: this.task.mode, ema: this.ema.state() as unknown as Json, loader: this.loader.state() as unknown as Json, lr: this.optimizer.paramGroups[0].lr, world_size: this.world.worldSize, global_batch: this.config.data.batch_size * this.world.worldSize },
-        config: this.config as unknown as Json,
-      }, kinds);
+      state = captureRunState(this.parts, this.step, this.config, this.world.worldSize);
+      const paths = this.ckpt.save(state, kinds);
       this.lastCheckpoint = paths[0];
       return paths[0];
     } catch (e) {
@@ -330,7 +309,7 @@ export class Trainer {
       this.say(`checkpoint save FAILED at step ${this.step} (${kinds.join(', ')}): ${(e as Error).message}; earlier checkpoints are intact${this.lastCheckpoint ? ` (last good: ${this.lastCheckpoint})` : ''}`);
       return undefined;
     } finally {
-      for (const t of rng.values()) t.dispose();
+      if (state) for (const t of state.rng.values()) t.dispose();
     }
   }
 
@@ -483,7 +462,10 @@ export class Trainer {
     this.loggers.flush();
     await this.writeLossPlot();
     this.lastVal = m;
-    this.say(`validation at step ${this.step}: PSNR ${m['val/psnr'].toFixed(2)} dB, SSIM ${m['val/ssim'].toFixed(4)}, MSE ${m['val/mse'].toExponential(3)}, colour shift ${m['val/colour_shift'].toFixed(2)}/255 on ${r.images} images (${r.seconds.toFixed(1)} s)`);
+    const what = m['val/swd'] !== undefined
+      ? `SWD×1e3 ${m['val/swd'].toFixed(1)} (samples against the held-out images)`
+      : `PSNR ${m['val/psnr'].toFixed(2)} dB, SSIM ${m['val/ssim'].toFixed(4)}, MSE ${m['val/mse'].toExponential(3)}, colour shift ${m['val/colour_shift'].toFixed(2)}/255`;
+    this.say(`validation at step ${this.step}: ${what} on ${r.images} images (${r.seconds.toFixed(1)} s)`);
     return m;
   }
 

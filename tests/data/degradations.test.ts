@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F, full, liveTensors, manualSeed, rand, tidy } from '../../src/tensor_library.js';
-import { DEGRADATIONS, checkDegradation, degrade, psuPair } from '../../src/data/index.js';
+import { DEGRADATIONS, checkDegradation, degrade } from '../../src/data/index.js';
+import { psuImage } from '../../src/flow/index.js';
 import { DEGRADATIONS as NAMES } from '../../src/data/degradation_names.js';
 import { maxAbsDiff } from '../helpers.js';
 
@@ -30,14 +31,14 @@ test('degradations: each has its definition; they differ from each other on a de
   assert.equal(liveTensors(), before);
 });
 
-test('psuPair takes the degradation; bad names and sizes are clear errors', () => {
+test('the PSU pair takes the degradation; bad names and sizes are clear errors', () => {
   manualSeed(1);
   tidy(() => {
     const x = rand([1, 3, 16, 16]);
-    const a = psuPair(x, { lowResSize: 4, degradation: 'area' }), b = psuPair(x, { lowResSize: 4 });
-    assert.ok(maxAbsDiff(a.lowres, degrade(x, [4, 4], 'area')) === 0);
-    assert.ok(maxAbsDiff(b.lowres, degrade(x, [4, 4], 'bilinear')) === 0, 'default: the reference\'s bilinear');
-    assert.deepEqual(a.psu.shape, [1, 3, 16, 16]);
+    const a = degrade(x, [4, 4], 'area');
+    assert.ok(maxAbsDiff(a, F.adaptiveAvgPool2d(x, [4, 4])) === 0);
+    assert.ok(maxAbsDiff(degrade(x, [4, 4], 'bilinear'), F.interpolate(x, { size: [4, 4], mode: 'bilinear', alignCorners: false })) === 0, 'the reference\'s bilinear');
+    assert.deepEqual(psuImage(a, [16, 16]).shape, [1, 3, 16, 16]);
     assert.throws(() => checkDegradation('bicubic'), /unknown degradation 'bicubic' \(known: bilinear, bicubic_aa, bilinear_aa, area\)/);
     assert.throws(() => degrade(x, [32, 32], 'area'), /does not fit the 16×16 image/);
   });

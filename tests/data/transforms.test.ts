@@ -1,40 +1,39 @@
-// Transforms: PSU pair and resizes vs torch F.interpolate goldens, seeded crop/flip draws vs torch
+// Transforms: the PSU pair (data's degradation, flow's psuImage) and resizes vs torch F.interpolate goldens, seeded crop/flip draws vs torch
 // Generator streams, center crop offsets vs torchvision's rule, and the worker-side array versions.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { golden, fromGolden, assertClose } from '../helpers.js';
 import { Generator, tensor, tidy, arange, liveTensors } from '../../src/tensor_library.js';
 import {
-  psuPair, resize, randomCropParams, randomCrop, centerCrop, centerCropOffsets, randomHorizontalFlip, crop,
+  degrade, resize, randomCropParams, randomCrop, centerCrop, centerCropOffsets, randomHorizontalFlip, crop,
   cropCHW, hflipCHW, Rng,
 } from '../../src/data/index.js';
+import { psuImage } from '../../src/flow/index.js';
 
 const G = golden('data_transforms.json');
 
-test('psuPair: lowres (bilinear, no antialias) and PSU (bilinear / bicubic) match torch', () => {
+test('PSU pair (data degrade + flow psuImage): lowres (bilinear, no antialias) and PSU (bilinear / bicubic) match torch', () => {
   const before = liveTensors();
   tidy(() => {
     const hr = fromGolden(G.hr);
-    const bl = psuPair(hr, { lowResSize: [6, 8] });
-    assert.deepEqual(bl.lowres.shape, [1, 3, 6, 8]);
-    assert.deepEqual(bl.psu.shape, [1, 3, 24, 32]);
-    assertClose(bl.lowres, fromGolden(G.lowres), { atol: 1e-6, rtol: 0, msg: 'lowres' });
-    assertClose(bl.psu, fromGolden(G.psu_bilinear), { atol: 1e-6, rtol: 0, msg: 'psu bilinear' });
-    const bc = psuPair(hr, { lowResSize: [6, 8], upMode: 'bicubic' });
-    assertClose(bc.psu, fromGolden(G.psu_bicubic), { atol: 1e-6, rtol: 0, msg: 'psu bicubic' });
-    // bicubic overshoots [-1, 1] on noise; clamp option bounds it
-    const clamped = psuPair(hr, { lowResSize: [6, 8], upMode: 'bicubic', clamp: true }).psu;
-    assert.ok(clamped.amax([0, 1, 2, 3]).item() <= 1 && clamped.amin([0, 1, 2, 3]).item() >= -1);
+    const lowres = degrade(hr, [6, 8], 'bilinear');
+    const psu = psuImage(lowres, [24, 32]);
+    assert.deepEqual(lowres.shape, [1, 3, 6, 8]);
+    assert.deepEqual(psu.shape, [1, 3, 24, 32]);
+    assertClose(lowres, fromGolden(G.lowres), { atol: 1e-6, rtol: 0, msg: 'lowres' });
+    assertClose(psu, fromGolden(G.psu_bilinear), { atol: 1e-6, rtol: 0, msg: 'psu bilinear' });
+    assertClose(psuImage(lowres, [24, 32], 'bicubic'), fromGolden(G.psu_bicubic), { atol: 1e-6, rtol: 0, msg: 'psu bicubic' });
     // unbatched [3, H, W] input gives unbatched outputs with the same values
-    const one = psuPair(hr.squeeze(0), { lowResSize: [6, 8] });
-    assert.deepEqual(one.psu.shape, [3, 24, 32]);
-    assertClose(one.psu, fromGolden(G.psu_bilinear).squeeze(0), { atol: 1e-6, rtol: 0 });
+    const one = psuImage(degrade(hr.squeeze(0), [6, 8], 'bilinear'), [24, 32]);
+    assert.deepEqual(one.shape, [3, 24, 32]);
+    assertClose(one, fromGolden(G.psu_bilinear).squeeze(0), { atol: 1e-6, rtol: 0 });
     // antialiased resizes
     assertClose(resize(hr, [6, 8], { antialias: true }), fromGolden(G.lowres_aa), { atol: 1e-6, rtol: 0, msg: 'bilinear aa' });
     assertClose(resize(hr, [6, 8], { mode: 'bicubic', antialias: true }), fromGolden(G.lowres_bicubic_aa), { atol: 1e-6, rtol: 0, msg: 'bicubic aa' });
-    assert.throws(() => psuPair(hr, { lowResSize: 64 }), RangeError);
+    assert.throws(() => degrade(hr, [64, 64], 'bilinear'), RangeError);
+    assert.throws(() => psuImage(lowres, [24, 32], 'nearest' as never), /pixelResize must be bilinear or bicubic, got 'nearest'/);
   });
-  assert.equal(liveTensors(), before, 'psuPair leaked tensors');
+  assert.equal(liveTensors(), before, 'the PSU pair leaked tensors');
 });
 
 test('randomCropParams / randomHorizontalFlip draw exactly torch.randint / torch.rand from the Generator', () => {

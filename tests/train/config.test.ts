@@ -37,7 +37,7 @@ test('every default satisfies its own constraints; describe lists every key', ()
   assert.deepEqual(checkDefaults(configSpec), []);
   const lines = describe(configSpec);
   assert.ok(lines.some((l) => l.startsWith('train.lr: number (default 0.00003)')), lines.join('\n'));
-  assert.ok(lines.some((l) => l.startsWith('model.flow.source: psu | lsu | identity | noise_upsampling (default "psu")')));
+  assert.ok(lines.some((l) => l.startsWith('model.flow.source: psu | lsu | identity | noise_upsampling | noise (default "psu")')));
 });
 
 test('the reference paper config is accepted and mapped key by key', () => {
@@ -95,7 +95,7 @@ test('native config: the small preset loads; unknown keys, wrong types and enum 
   assert.equal(config.train.betas.length, 2); // default filled
   throwsIssue(() => resolveConfig(small.replace('  warmup_steps: 200', '  warmup_step: 200')), 'train.warmup_step', /unknown key "warmup_step" \(did you mean "warmup_steps"\?\)/);
   throwsIssue(() => resolveConfig(small.replace('lr: 1.0e-4', 'lr: fast')), 'train.lr', /expected a number, got "fast"/);
-  throwsIssue(() => resolveConfig(small.replace('source: psu', 'source: pus')), 'model.flow.source', /expected one of psu \| lsu \| identity \| noise_upsampling, got "pus" \(did you mean "psu"\?\)/);
+  throwsIssue(() => resolveConfig(small.replace('source: psu', 'source: pus')), 'model.flow.source', /expected one of psu \| lsu \| identity \| noise_upsampling \| noise, got "pus" \(did you mean "psu"\?\)/);
   throwsIssue(() => resolveConfig(small.replace('channel_mult: [1, 2, 4]', 'channel_mult: [1, 2.5, 4]')), 'model.unet.channel_mult[1]', /expected an integer, got 2\.5/);
   throwsIssue(() => resolveConfig(small.replace('    - type: images', '    - type: imges')), 'data.sources[0].type', /did you mean "images"/);
   // every problem is reported at once

@@ -6,10 +6,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { centerCrop, LatentShardSource, psuPair, readImage } from '../../src/data/index.js';
+import { centerCrop, LatentShardSource, readImage } from '../../src/data/index.js';
 import { loadWeights } from '../../src/io/index.js';
 import { createVAE } from '../../src/models/index.js';
-import { getNumThreads, noGrad, setNumThreads, tidy } from '../../src/tensor_library.js';
+import { F, getNumThreads, noGrad, setNumThreads, tidy } from '../../src/tensor_library.js';
 import { assertClose } from '../helpers.js';
 import { flowConfig, makeFixture, runCli, TINY_VAE, type Fixture } from './e2e_fixtures.js';
 
@@ -50,7 +50,9 @@ test('precompute writes shards + manifest, skips the corrupt image, resumes, and
     const img = await readImage(join(f.images, `${item.key}.png`), { resizeShorter: 64 });
     noGrad(() => tidy(() => {
       const x = centerCrop(img, 64).unsqueeze(0);
-      const { psu } = psuPair(x, { lowResSize: 32 });
+      // the PSU image by its definition: the reference's bilinear down (no antialias), bilinear back up
+      const bilinear = (y: typeof x, n: number) => F.interpolate(y, { size: [n, n], mode: 'bilinear', alignCorners: false });
+      const psu = bilinear(bilinear(x, 32), 64);
       const enc = (y: typeof x) => { const p = vae.encode(y); try { return p.mean.squeeze(0).clone(); } finally { p.dispose(); } };
       assert.deepEqual(item.tensors!.latent.shape, [4, 8, 8]);
       assertClose(item.tensors!.latent, enc(x), { atol: 1e-5 });

@@ -63,3 +63,44 @@ test('model.flow.pixel_loss_weight adds the decoded one-step estimate\'s pixel M
     rmSync(f.dir, { recursive: true, force: true });
   }
 });
+
+test('validation runs the one upscale path: its predictions are what Upsampler.fromModels gives for the degraded images', async () => {
+  const f = await makeFixture(2, { corrupt: false });
+  const cfg = loadConfig(flowConfig(f, {}), ['model.flow.noising_step=-1', 'data.degradations=[bicubic_aa,bilinear]']).config;
+  const { Generator, liveTensors } = await import('../../src/tensor/index.js');
+  const { Upsampler } = await import('../../src/pipeline/index.js');
+  const { flowConfigOfRun } = await import('../../src/upscale/model.js');
+  const { degrade } = await import('../../src/data/index.js');
+  const before = liveTensors();
+  const task = new FlowTask(cfg);
+  const image = tidy(() => rand([2, 3, 64, 64]).mul(2).sub(1));
+  try {
+    const batch = { image, tensors: { image }, keys: ['a', 'b'], indices: [0, 1] } as unknown as Batch;
+    const v = await task.valImages(batch, task.emaModel, new Generator(0));
+    const flow = flowConfigOfRun(cfg as unknown as Record<string, unknown>, 'test');
+    assert.equal(flow.factor, cfg.data.image_size / cfg.data.low_res_size);
+    const up = Upsampler.fromModels({ path: 'test', name: 'test', unet: task.emaModel, vae: task.vae, flow });
+    try {
+      for (let i = 0; i < 2; i++) {
+        // validation degrades with the first of data.degradations
+        const lo = tidy(() => degrade(image.narrow(0, i, 1), [cfg.data.low_res_size, cfg.data.low_res_size], 'bicubic_aa').squeeze(0));
+        const r = await up.upsampleImage(lo, { steps: cfg.train.val.num_steps - 1, solver: cfg.train.val.solver, seed: 0 });
+        const diff = tidy(() => r.image.sub(v.pred.select(0, i)).abs().max().item());
+        assert.ok(diff < 1e-5, `image ${i}: validation and Upsampler differ by ${diff}`);
+        r.dispose();
+        lo.dispose();
+      }
+    } finally {
+      up.dispose();
+    }
+    assert.deepEqual(v.lr.shape, v.hr.shape);
+    for (const t of [v.hr, v.lr, v.pred]) t.dispose();
+    // fromModels leaves the caller's networks alone
+    assert.ok(task.emaModel.parameters()[0].numel > 0);
+  } finally {
+    image.dispose();
+    task.dispose();
+    rmSync(f.dir, { recursive: true, force: true });
+  }
+  assert.equal(liveTensors(), before);
+});

@@ -3,7 +3,8 @@
 // `fmboost upsample --model` and the library load (the bundled default model is made this way).
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { exportBundle } from '../../pipeline/index.js';
+import { exportBundle, exportBaseBundle } from '../../pipeline/index.js';
+import { openArtifact } from '../../artifacts/open.js';
 import { MAX_SOLVER_STEPS, SOLVER_NAMES, type SolverName } from '../../flow/index.js';
 import { intOption, solverOption } from '../options.js';
 import { resolveCheckpointPath } from '../../train/trainer.js';
@@ -14,7 +15,7 @@ interface Opts { out: string; name?: string; fp16?: boolean; online?: boolean; v
 export function register(program: Command): void {
   program
     .command('export')
-    .description('turn a flow training checkpoint into a CFM model bundle (UNet + VAE + sampling settings in one .safetensors)')
+    .description('turn a flow training checkpoint into a CFM model bundle (UNet + VAE + sampling settings in one .safetensors), or a base-model run (model.flow.source noise) into a base model for `fmboost generate --base`')
     .argument('<checkpoint>', 'training checkpoint file, or an experiment\'s checkpoints/ folder (its latest)')
     .requiredOption('--out <file>', 'output .safetensors bundle')
     .option('--name <name>', 'model name stored in the bundle (default: the run\'s name)')
@@ -32,11 +33,12 @@ export function register(program: Command): void {
           try { info = JSON.parse(o.info) as Record<string, unknown>; } catch (e) { throw new Error(`--info is not JSON: ${(e as Error).message}`); }
           if (!info || typeof info !== 'object' || Array.isArray(info)) throw new Error('--info must be a JSON object');
         }
-        exportBundle(ck, o.out, {
-          name: o.name, online: o.online, vae: o.vae, dtype: o.fp16 ? 'float16' : 'float32', info,
-          sampling: { solver: o.solver, steps: o.steps !== undefined ? o.steps + 1 : undefined }, // bundles store grid points
-        });
-        process.stdout.write(`wrote ${o.out} (${(statSync(o.out).size / 2 ** 20).toFixed(1)} MiB) from ${ck}\n`);
+        const common = { name: o.name, online: o.online, vae: o.vae, dtype: o.fp16 ? 'float16' as const : 'float32' as const, info };
+        // a run with model.flow.source noise is a base model (fmboost generate --base), any other a CFM
+        const source = (openArtifact(ck).json('config')?.model as { flow?: { source?: string } } | undefined)?.flow?.source;
+        if (source === 'noise') exportBaseBundle(ck, o.out, { ...common, sampling: { solver: o.solver, steps: o.steps } }); // base bundles store solver steps
+        else exportBundle(ck, o.out, { ...common, sampling: { solver: o.solver, steps: o.steps !== undefined ? o.steps + 1 : undefined } }); // bundles store grid points
+        process.stdout.write(`wrote ${source === 'noise' ? 'base model' : 'CFM bundle'} ${o.out} (${(statSync(o.out).size / 2 ** 20).toFixed(1)} MiB) from ${ck}\n`);
       } catch (e) {
         fail(e);
       }

@@ -85,7 +85,7 @@ export function crossChecks(c: FmboostConfig): { issues: Issue[]; warnings: stri
   if (d.low_res_size % 8 !== 0) issues.push({ path: 'data.low_res_size', message: `must be divisible by 8 (the autoencoder downsamples 8×), got ${d.low_res_size}` });
   if (d.image_size % 8 !== 0) issues.push({ path: 'data.image_size', message: `must be divisible by 8, got ${d.image_size}` });
   if (d.resize_shorter !== null && d.resize_shorter < d.image_size) issues.push({ path: 'data.resize_shorter', message: `must be at least data.image_size (${d.image_size}), got ${d.resize_shorter}` });
-  if (d.low_res_size >= d.image_size) issues.push({ path: 'data.low_res_size', message: `must be smaller than data.image_size (${d.image_size}), got ${d.low_res_size}` });
+  if (d.low_res_size >= d.image_size && flow.source !== 'noise') issues.push({ path: 'data.low_res_size', message: `must be smaller than data.image_size (${d.image_size}), got ${d.low_res_size}` });
   if (flow.source === 'noise_upsampling' && d.image_size % d.low_res_size !== 0) {
     issues.push({ path: 'model.flow.source', message: `noise_upsampling needs data.image_size (${d.image_size}) to be a multiple of data.low_res_size (${d.low_res_size})` });
   }
@@ -94,7 +94,10 @@ export function crossChecks(c: FmboostConfig): { issues: Issue[]; warnings: stri
   }
   if (flow.noising_step === 0 || flow.noising_step === 1) issues.push({ path: 'model.flow.noising_step', message: `must be −1 (off) or ≥ 2 (as in the reference), got ${flow.noising_step}` });
   if (flow.schedule === 'gvp' && flow.sigma_min !== 0) issues.push({ path: 'model.flow.sigma_min', message: 'the gvp schedule does not support sigma_min' });
-  if (unet.in_channels !== 2 * unet.out_channels) {
+  if (flow.source === 'noise') {
+    if (unet.in_channels !== unet.out_channels) issues.push({ path: 'model.unet.in_channels', message: `must equal out_channels with source noise (no context latent is concatenated): ${unet.out_channels}, got ${unet.in_channels}` });
+    if (flow.start_from_noise || flow.noising_step > 0) issues.push({ path: 'model.flow.source', message: 'source noise already starts from N(0, I): set model.flow.start_from_noise=false and model.flow.noising_step=-1' });
+  } else if (unet.in_channels !== 2 * unet.out_channels) {
     issues.push({ path: 'model.unet.in_channels', message: `must be 2 × out_channels (x_t concatenated with the context latent): ${2 * unet.out_channels}, got ${unet.in_channels}` });
   }
   for (const [i, m] of unet.channel_mult.entries()) {

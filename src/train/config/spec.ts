@@ -7,7 +7,7 @@ import { NOISE_STEP_MAX, NOISE_STEP_MIN, SOLVER_NAMES } from '../../flow/samplin
 import { VAE_PRESET_NAMES } from '../../models/preset_names.js';
 import { unetModelConfig as toUnetConfig, vaeModelOverrides as toVaeOverrides } from '../../artifacts/config_translation.js';
 
-export const SOURCE_MODES = ['psu', 'lsu', 'identity', 'noise_upsampling'] as const;
+export const SOURCE_MODES = ['psu', 'lsu', 'identity', 'noise_upsampling', 'noise'] as const;
 export const INTERPOLATIONS = ['nearest', 'bilinear', 'bicubic'] as const;
 
 export const unetSpec = obj('EfficientUNet (reference option names)', {
@@ -42,7 +42,7 @@ export const flowSpec = obj('coupling flow matching', {
   schedule: oneOf(['linear', 'gvp'] as const, { doc: 'probability path: linear (x_t = t x1 + (1−t) x0) or gvp (sin/cos)', default: 'linear' }),
   sigma_min: num({ doc: 'std of the Gaussian around the path (linear only)', default: 0, min: 0 }),
   noising_step: int({ doc: 'forward-diffusion step (of 1000, cosine schedule) used to noise x0; −1 disables', default: 400, min: NOISE_STEP_MIN, max: NOISE_STEP_MAX }),
-  source: oneOf(SOURCE_MODES, { doc: 'how the low-res latent becomes x0 / context: psu (pixel-space upsampling, the paper), lsu (latent interpolation), identity, noise_upsampling', default: 'psu' }),
+  source: oneOf(SOURCE_MODES, { doc: 'how the low-res latent becomes x0 / context: psu (pixel-space upsampling, the paper), lsu (latent interpolation), identity, noise_upsampling; noise: no low-res input at all, x0 = N(0, I) and no context (an unconditional base model for `fmboost generate`; model.unet.in_channels = out_channels)', default: 'psu' }),
   lsu_interpolation: oneOf(INTERPOLATIONS, { doc: 'interpolation for source = lsu', default: 'bilinear' }),
   start_from_noise: bool({ doc: 'x0 = N(0, I) with the low-res latent as context (plain conditional FM) instead of the coupling', default: false }),
   scale_factor: num({ doc: 'latent scale (stored latents are unscaled VAE means)', default: 0.18215, gt: 0 }),

@@ -3,7 +3,8 @@
 // over the batch and divided by the pixel count C·H·W — LDM's `rec.sum/B + w·kl.sum/B` scaled by
 // 1/(C·H·W), without its learned log-variance, perceptual and adversarial terms.
 import type { Batch } from '../../data/index.js';
-import { psuPair } from '../../data/index.js';
+import { degrade } from '../../data/index.js';
+import { psuImage } from '../../flow/index.js';
 import { PatchMoments, pcaInitShortcut, type AutoencoderKL } from '../../models/index.js';
 import type { Module } from '../../nn/index.js';
 import { F, autocastBf16, noGrad, tidy, type Generator, type Tensor } from '../../tensor/index.js';
@@ -84,7 +85,8 @@ export class AutoencoderTask implements TrainTask {
       let pred: Tensor;
       try { pred = vae.decode(post.mean).clamp(-1, 1); } finally { post.dispose(); }
       // The low-res view shows what the flow model would start from: the PSU image.
-      const { psu } = psuPair(x, { lowResSize: this.config.data.low_res_size });
+      const size = this.config.data.low_res_size;
+      const psu = psuImage(degrade(x, [size, size], this.config.data.degradations[0]), [x.shape[2], x.shape[3]]);
       return { hr: x.alias(), lr: psu.clamp(-1, 1), pred };
     }));
   }

@@ -23,6 +23,8 @@ export interface ValImages {
   hr: Tensor;
   lr: Tensor;
   pred: Tensor;
+  /** pred is not made from hr (an unconditional model's samples): compare the sets (SWD), not the pairs. */
+  unpaired?: boolean;
 }
 
 export interface TrainTask {
@@ -34,7 +36,7 @@ export interface TrainTask {
   /** Loss of one micro-batch (a scalar with its graph); `terms` are extra scalars to log. */
   loss(batch: Batch, s: Streams): { loss: Tensor; terms?: Record<string, number> };
   /** Validation images of one batch, made with `net` (the EMA model) and a private generator. Caller disposes. */
-  valImages(batch: Batch, net: Module, g: Generator): ValImages;
+  valImages(batch: Batch, net: Module, g: Generator): ValImages | Promise<ValImages>;
   /** Data-dependent initialisation at the start of a run that is not a resume; returns what it did. */
   prepare?(next: () => Promise<Batch>, opts: { loadWeights: boolean }): Promise<string | null>;
   /** What the task wants printed at start (frozen VAE source, …). */

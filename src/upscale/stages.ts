@@ -3,8 +3,8 @@
 //   flow    x0 (noised coupled latent) → x1 with the UNet's field        (ODE; tiles blended at every evaluation)
 //   decode  scaled latent → image [1, 3, H, W]                          (VAE decoder on latent / scaleFactor)
 import { F, atPrecision, full, noGrad, randn, tidy, keep, type Generator, type Precision, type Tensor } from '../tensor/index.js';
-import { AbortError, NoiseAugmenter, getSolverAsync, linspaceGrid, type VectorField } from '../flow/index.js';
-import type { CfmModel } from './bundle.js';
+import { AbortError, NoiseAugmenter, contextLatentAsync, getSolverAsync, linspaceGrid, type VectorField } from '../flow/index.js';
+import type { CfmModel } from './model.js';
 import { PipelineError } from './errors.js';
 import { assertFinite } from './finite.js';
 import { blendTiles, blendTilesSync, planTiles, type Tile, type TilePlan } from './tiles.js';
@@ -174,26 +174,17 @@ function padTo(img: Tensor, k: number): Tensor {
 }
 
 /**
- * The coupling's context latent of a low-res image [1, 3, h, w] (the pipeline's one builder of it; eval's
- * round-trip rows use it too): PSU resizes in pixel space to the output size and encodes (the reference:
- * bilinear, no antialias); LSU encodes the low-res image and interpolates the latent by the factor. Sizes that
- * are not multiples of the model's size multiple are edge-padded (the caller crops the decoded image back).
+ * The coupling's context latent of a low-res image [1, 3, h, w], built by flow/source.ts's one context builder
+ * with the tiled encoder (eval's round-trip rows use it too). Sizes that are not multiples of the model's size
+ * multiple are edge-padded before encoding (the caller crops the decoded image back).
  */
 export async function buildContext(m: CfmModel, img: Tensor, ctx: StageContext, source: 'psu' | 'lsu' = m.flow.source): Promise<Tensor> {
-  const fac = m.flow.factor;
-  const [H, W] = [img.shape[2] * fac, img.shape[3] * fac];
   const mult = sizeMultiples(m).pixel;
-  if (source === 'psu') {
-    const up = noGrad(() => tidy(() => padTo(F.interpolate(img, { size: [H, W], mode: m.flow.pixelResize, alignCorners: false }), mult)));
-    try { return await encodeTiled(m, up, ctx); } finally { up.dispose(); }
-  }
-  const lo = noGrad(() => padTo(img, mult));
-  try {
-    const zl = await encodeTiled(m, lo, ctx);
-    try { return tidy(() => F.interpolate(zl, { size: [zl.shape[2] * fac, zl.shape[3] * fac], mode: m.flow.lsuInterpolation })); } finally { zl.dispose(); }
-  } finally {
-    lo.dispose();
-  }
+  const spec = { source, factor: m.flow.factor, pixelResize: m.flow.pixelResize, lsuInterpolation: m.flow.lsuInterpolation };
+  return contextLatentAsync(img, spec, async (x) => {
+    const padded = noGrad(() => padTo(x, mult));
+    try { return await encodeTiled(m, padded, ctx); } finally { padded.dispose(); }
+  });
 }
 
 /** One pass: low-res image [1, 3, h, w] in [−1, 1] → image [1, 3, h·factor, w·factor] in [−1, 1]. */
