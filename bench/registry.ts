@@ -51,6 +51,8 @@ export interface ProbeResult {
   /** Wall time of the measured work, ms (ours; torch's when it has a counterpart). */
   oursMs: number;
   torchMs?: number;
+  /** ours ÷ torch time, when the probe times both sides on the same work. */
+  ratio?: number;
   /** Peak resident set size (VmHWM) of the process that did the work, MB. */
   peakRssMB: { ours: number; torch?: number };
   /** Why there is no PyTorch counterpart, when there is none. */

@@ -123,11 +123,11 @@ export function table(rows: RowResult[]): string {
   return textTable(HEAD, rows.map(cells));
 }
 
-const PROBE_HEAD = ['probe', 'ours s', 'torch s', 'peak RSS MB ours / torch', 'GFLOP/s ours', '% of peak ours', 'details', 'others\' CPU'];
+const PROBE_HEAD = ['probe', 'ours s', 'torch s', 'ours/torch', 'peak RSS MB ours / torch', 'GFLOP/s ours', '% of peak ours', 'details', 'others\' CPU'];
 
 function probeCells(p: ProbeRowResult): string[] {
   const details = Object.entries(p.details ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
-  return [p.name, (p.oursMs / 1e3).toFixed(1), p.torchMs !== undefined ? (p.torchMs / 1e3).toFixed(1) : '—',
+  return [p.name, (p.oursMs / 1e3).toFixed(1), p.torchMs !== undefined ? (p.torchMs / 1e3).toFixed(1) : '—', p.ratio !== undefined ? f(p.ratio, 3) : '—',
     `${p.peakRssMB.ours.toFixed(0)} / ${p.peakRssMB.torch !== undefined ? p.peakRssMB.torch.toFixed(0) : '—'}`,
     f(p.oursGflops, 1), p.oursPeakFrac !== undefined ? f(100 * p.oursPeakFrac, 1) : '', details, `${(100 * p.othersCpu).toFixed(0)}%`];
 }
@@ -231,7 +231,7 @@ export function markdown(rep: Report): string {
   ];
   if (rep.probes.length) {
     lines.push('Probes (one run each in a fresh process; peak RSS = its VmHWM):', '',
-      '| ' + PROBE_HEAD.join(' | ') + ' |', '|' + PROBE_HEAD.map((_, i) => (i === 0 || i === 6 ? '---' : '---:')).join('|') + '|',
+      '| ' + PROBE_HEAD.join(' | ') + ' |', '|' + PROBE_HEAD.map((_, i) => (i === 0 || i === PROBE_HEAD.indexOf('details') ? '---' : '---:')).join('|') + '|',
       ...rep.probes.map((p) => '| ' + probeCells(p).join(' | ') + ' |'), '');
     for (const p of rep.probes) if (p.noTorch) lines.push(`- ${p.name}: no PyTorch counterpart: ${p.noTorch}`);
     lines.push('');

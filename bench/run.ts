@@ -261,7 +261,8 @@ async function main(): Promise<void> {
       }
       probes.push(r);
       console.log(`  probe ${r.name}: ours ${(r.oursMs / 1e3).toFixed(1)} s, peak RSS ${r.peakRssMB.ours.toFixed(0)} MB` +
-        (r.torchMs !== undefined ? `; torch ${(r.torchMs / 1e3).toFixed(1)} s, ${r.peakRssMB.torch?.toFixed(0)} MB` : `; no torch: ${r.noTorch ?? 'none'}`));
+        (r.torchMs !== undefined ? `; torch ${(r.torchMs / 1e3).toFixed(1)} s, ${r.peakRssMB.torch?.toFixed(0)} MB` : `; no torch: ${r.noTorch ?? 'none'}`) +
+        (r.ratio !== undefined ? `; ours/torch ${r.ratio.toFixed(3)}` : ''));
     }
   } finally {
     await torch.close();

@@ -194,7 +194,7 @@ export function runJsonChild<T>(cmd: string, args: string[], what: string): Prom
 }
 
 /** The path of the seeded weights file for this config (written by a child process on first use in this run). */
-export function weightsFile(config: SDUNetConfig, seed: number): Promise<string> {
+export function weightsFile(config: SDUNetConfig | Record<string, unknown>, seed: number): Promise<string> {
   const c = resolveSDUNetConfig(config);
   const key = JSON.stringify([c, seed]);
   let p = weights.get(key);
@@ -208,12 +208,14 @@ export function weightsFile(config: SDUNetConfig, seed: number): Promise<string>
   return p;
 }
 
-let torchCheck: string | false | undefined;
-/** Why /usr/bin/python3 cannot run the PyTorch side (false: it can). */
-export function torchMissing(): string | false {
-  if (torchCheck === undefined) {
-    const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-    torchCheck = r.status === 0 ? false : `${PYTHON} cannot import torch${r.error ? ` (${r.error.message})` : `: ${(r.stderr ?? '').trim().split('\n').pop()}`}`;
+const torchChecks = new Map<string, string | false>();
+/** Why `python` (default /usr/bin/python3) cannot run the PyTorch side (false: it can). */
+export function torchMissing(python = PYTHON): string | false {
+  let r = torchChecks.get(python);
+  if (r === undefined) {
+    const p = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+    r = p.status === 0 ? false : `${python} cannot import torch${p.error ? ` (${p.error.message})` : `: ${(p.stderr ?? '').trim().split('\n').pop()}`}`;
+    torchChecks.set(python, r);
   }
-  return torchCheck;
+  return r;
 }

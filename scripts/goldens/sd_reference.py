@@ -134,6 +134,22 @@ class Seq(nn.ModuleList):
         return x
 
 
+_LAYER_NORM_FORWARD = nn.LayerNorm.forward
+
+
+def _layer_norm32(self, x):
+    if x.dtype == torch.float32:
+        return _LAYER_NORM_FORWARD(self, x)
+    return F.layer_norm(x.float(), self.normalized_shape, self.weight, self.bias, self.eps)
+
+
+def autocast_layernorm32():
+    """Every nn.LayerNorm normalises a reduced-precision input in fp32 (and returns fp32, as CUDA autocast's fp32 ops
+    do). Needed for bf16 autocast on the CPU: torch 1.13 rejects layer_norm on a bf16 input with fp32 weights; ours
+    (src/tensor/functional.ts layerNorm) does the same. fp32 inputs run the original forward unchanged."""
+    nn.LayerNorm.forward = _layer_norm32
+
+
 class SDUNet(nn.Module):
     def __init__(self, in_channels, out_channels, model_channels, attention_resolutions, num_res_blocks, context_dim,
                  channel_mult=(1, 2, 4, 8), num_heads=None, num_head_channels=None, transformer_depth=1, dropout=0.0,
@@ -197,6 +213,32 @@ def from_config(cfg):
     if unknown:
         raise ValueError("SDUNet config: unknown keys %s" % sorted(unknown))
     return SDUNet(**cfg)
+
+
+def count_macs(cfg, size, ctx_len):
+    """MACs of one forward for one sample, counted by forward hooks (convs, linears per token) plus the attention
+    products counted in CrossAttention: what bench/sd_unet_setup.ts's sdUnetMacs computes analytically."""
+    net = from_config(cfg).eval()
+    n = {"lin": 0, "conv": 0}
+
+    def conv_hook(m, inp, out):
+        n["conv"] += out.numel() // out.shape[0] * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    def lin_hook(m, inp, out):
+        n["lin"] += inp[0].numel() // inp[0].shape[0] // m.in_features * m.in_features * m.out_features
+
+    for m in net.modules():
+        if isinstance(m, nn.Conv2d):
+            m.register_forward_hook(conv_hook)
+        elif isinstance(m, nn.Linear):
+            m.register_forward_hook(lin_hook)
+    R.MACS["n"] = 0
+    with torch.no_grad():
+        net(torch.randn(1, cfg["in_channels"], size, size), torch.tensor([TIMESTEP_FOR_MACS]), torch.randn(1, ctx_len, cfg["context_dim"]))
+    return n["conv"] + n["lin"] + R.MACS["n"]
+
+
+TIMESTEP_FOR_MACS = 981.0
 
 
 def read_fixture(path):

@@ -76,6 +76,16 @@ function fusedDisabled(): boolean {
 }
 
 export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  // As groupNorm: libtorch 1.13's CPU layer_norm rejects a bf16/f16 input (a Linear's output under CPU autocast) with
+  // f32 affine params; normalise in float32 then, as CUDA autocast does (layer_norm is an fp32 op there).
+  if (weight && x.dtype !== weight.dtype && (x.dtype === 'bfloat16' || x.dtype === 'float16') && weight.dtype === 'float32') {
+    const xf = x.float();
+    try {
+      return A.layerNorm(xf, normalizedShape, weight, bias ?? null, eps, true);
+    } finally {
+      xf.dispose();
+    }
+  }
   return A.layerNorm(x, normalizedShape, weight ?? null, bias ?? null, eps, true);
 }
 

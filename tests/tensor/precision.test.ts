@@ -32,3 +32,14 @@ test('atPrecision: fp32 is the call itself; bf16 runs the conv in bf16 and retur
   const rel = y.sub(ref).abs().max().item() / ref.abs().max().item();
   assert.ok(rel > 1e-6 && rel < 2e-2, `bf16 relative error ${rel}`);
 })));
+
+test('layerNorm of a bf16 input (a Linear under autocast) with float32 affine: normalised in float32, as layer_norm of the float32 copy', () => noGrad(() => tidy(() => {
+  // libtorch 1.13's CPU layer_norm rejects this mix (the SD UNet's transformer blocks hit it under bf16 autocast)
+  const xb = randn([2, 5, 24]).mul(3).add(1).to('bfloat16');
+  const w = randn([24]).mul(0.1).add(1), b = randn([24]).mul(0.1);
+  const y = F.layerNorm(xb, [24], w, b);
+  assert.equal(y.dtype, 'float32');
+  const ref = F.layerNorm(xb.float(), [24], w, b);
+  assert.equal(y.sub(ref).abs().max().item(), 0);
+  assert.ok(Math.abs(y.sub(b).div(w).mean(-1).abs().max().item()) < 1e-5, 'rows are normalised');
+})));
