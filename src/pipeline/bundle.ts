@@ -7,12 +7,12 @@
 // weights its config names (or a VAE given by the caller).
 import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { tidy, withDefaultDevice, type Precision, type Tensor } from '../tensor/index.js';
+import { tidy, withDefaultDevice, type Tensor } from '../tensor/index.js';
 import { writeSafetensors } from '../io/index.js';
 import {
   EfficientUNet, AutoencoderKL, resolveUNetConfig, resolveVAEConfig, readVaeStateDict, presetConfig, VAE_PRESETS, type ResolvedUNetConfig, type ResolvedVAEConfig,
 } from '../models/index.js';
-import { samplingOptionProblem, type SolverName } from '../flow/index.js';
+import type { SolverName } from '../flow/index.js';
 import { BUNDLE_FORMAT, BUNDLE_VERSION } from '../artifacts/formats.js';
 import { openArtifact, type Artifact, type ArtifactKind } from '../artifacts/open.js';
 import { unetModelConfig, vaeModelOverrides } from '../artifacts/config_translation.js';

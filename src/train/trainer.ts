@@ -27,7 +27,7 @@ import { setImmediate as yieldNow } from 'node:timers/promises';
 import { type Batch, DataLoader, Rng, type DataSource } from '../data/index.js';
 import { cleanStaleTemps } from '../io/index.js';
 import { Adam, AdamW, clipGradNorm, gradNorm } from '../nn/index.js';
-import { Generator, getNumThreads, liveTensors, manualSeed, tensor, tidy, type Tensor } from '../tensor/index.js';
+import { Generator, getNumThreads, liveTensors, manualSeed, tensor, tidy } from '../tensor/index.js';
 import { worldFromEnv, type World } from '../distributed/index.js';
 import { encodePng } from '../util/png.js';
 import { CheckpointDir, loadCheckpoint, type CheckpointKind, type LoadedCheckpoint } from '../artifacts/checkpoint.js';
