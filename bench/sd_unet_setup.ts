@@ -1,6 +1,6 @@
 // What the SD UNet probes (bench/rows/sd_unet.ts) and their children (bench/sd_unet_child.ts, bench/torch_sd_unet.py)
-// share: the UNet's cost per sample, the seeded random weights file both sides load (written once per run under the
-// bench's temp dir, removed at exit), the streaming loader, the inputs, and the peak RSS of a process.
+// share: the seeded random weights file both sides load (written once per run under the bench's temp dir, removed at
+// exit), the streaming loader, the inputs, and the peak RSS of a process. The cost per sample is src/models/flops.ts.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,66 +8,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Generator, full, noGrad, randn, tidy, type Tensor } from '../src/tensor/index.js';
 import { readSafetensors, readSafetensorsHeader } from '../src/io/index.js';
-import { SDUNet, headsFor, resolveSDUNetConfig, type ResolvedSDUNetConfig, type SDUNetConfig } from '../src/models/sd/index.js';
+import { SDUNet, resolveSDUNetConfig, type ResolvedSDUNetConfig, type SDUNetConfig } from '../src/models/sd/index.js';
 import { PYTHON } from './torch_client.js';
 
 /** A DDIM step of SD's 50-step schedule (the first: 981); any step costs the same. */
 export const TIMESTEP = 981;
-
-const conv = (cin: number, cout: number, k: number, h: number, w: number) => cin * cout * k * k * h * w;
-
-/**
- * MACs of one SDUNet forward for one sample of height × width latents and a context of ctxLen tokens: every conv,
- * linear and attention product (norms, activations and the softmax left out, as src/models/flops.ts does).
- * Checked against forward-hook counts of scripts/goldens/sd_reference.py (tests/bench/sd_unet.test.ts).
- */
-export function sdUnetMacs(config: SDUNetConfig | Record<string, unknown>, height: number, width = height, ctxLen = 77): number {
-  const c = resolveSDUNetConfig(config);
-  const mc = c.modelChannels, T = 4 * mc;
-  let h = height, w = width;
-  let macs = mc * T + T * T;
-  const res = (cin: number, cout: number) => conv(cin, cout, 3, h, w) + T * cout + conv(cout, cout, 3, h, w) + (cin !== cout ? conv(cin, cout, 1, h, w) : 0);
-  const transformer = (ch: number) => {
-    const { heads, dimHead } = headsFor(c, ch);
-    const inner = heads * dimHead, L = h * w, M = ctxLen;
-    const attn1 = 4 * inner * inner * L + 2 * heads * L * L * dimHead;
-    const attn2 = 2 * inner * inner * L + 2 * c.contextDim * inner * M + 2 * heads * L * M * dimHead;
-    const ff = inner * 8 * inner * L + 4 * inner * inner * L;
-    return 2 * ch * inner * L + c.transformerDepth * (attn1 + attn2 + ff);
-  };
-  macs += conv(c.inChannels, mc, 3, h, w);
-  const skips = [mc];
-  let ch = mc, ds = 1;
-  c.channelMult.forEach((mult, level) => {
-    for (let i = 0; i < c.numResBlocks; i++) {
-      macs += res(ch, mult * mc);
-      ch = mult * mc;
-      if (c.attentionResolutions.includes(ds)) macs += transformer(ch);
-      skips.push(ch);
-    }
-    if (level !== c.channelMult.length - 1) {
-      h /= 2; w /= 2;
-      if (c.convResample) macs += conv(ch, ch, 3, h, w);
-      skips.push(ch);
-      ds *= 2;
-    }
-  });
-  macs += res(ch, ch) + transformer(ch) + res(ch, ch);
-  for (let level = c.channelMult.length - 1; level >= 0; level--) {
-    const mult = c.channelMult[level];
-    for (let i = 0; i <= c.numResBlocks; i++) {
-      macs += res(ch + skips.pop()!, mc * mult);
-      ch = mc * mult;
-      if (c.attentionResolutions.includes(ds)) macs += transformer(ch);
-      if (level && i === c.numResBlocks) {
-        h *= 2; w *= 2;
-        if (c.convResample) macs += conv(ch, ch, 3, h, w);
-        ds /= 2;
-      }
-    }
-  }
-  return macs + conv(mc, c.outChannels, 3, h, w);
-}
 
 /** The resolved config in the reference's snake_case (what torch_sd_unet.py's SDUNet takes). */
 export function sdConfigToSnake(c: ResolvedSDUNetConfig): Record<string, unknown> {

@@ -9,10 +9,11 @@
 // ours/torch = median call ÷ median call. --quick skips them.
 import { join } from 'node:path';
 import { resolveSDUNetConfig, SD_UNET_PRESETS, type SDUNetConfig } from '../../src/models/sd/index.js';
+import { sdUnetMacs } from '../../src/models/index.js';
 import { registerProbe, type ProbeResult, type ProbeRow } from '../registry.js';
 import { median } from '../timing.js';
 import { PYTHON } from '../torch_client.js';
-import { CHILD, TORCH_CHILD, runJsonChild, sdConfigToSnake, sdUnetMacs, torchMissing, weightsFile } from '../sd_unet_setup.js';
+import { CHILD, TORCH_CHILD, runJsonChild, sdConfigToSnake, torchMissing, weightsFile } from '../sd_unet_setup.js';
 
 export const GROUP = 'sd-unet';
 export const VARIANTS = ['fp32', 'bf16'] as const;

@@ -7,7 +7,7 @@ export { AutoencoderKL, DiagonalGaussianDistribution, PatchMoments, pcaInitShort
 export { ModelConfigError } from './config_util.js';
 export { runParity, loadParityFixture, DEFAULT_TOLERANCE, ZERO_GRAD_FLOOR, ParityFixtureError, type ParityFixture, type ParityReport, type ParityEntry, type ParityTolerance } from './parity.js';
 export { UNET_PRESETS, VAE_PRESETS, createUNet, createVAE, presetConfig, type Preset, type UNetPresetName, type VAEPresetName } from './presets.js';
-export { unetMacs, vaeMacs } from './flops.js';
+export { unetMacs, vaeMacs, sdUnetMacs } from './flops.js';
 export {
   loadVae, loadUnet, readVaeWeights, readUnetWeights, buildVae, buildUnet, inferVaeConfig, configForMetadata, ModelLoadError, WEIGHTS_FORMAT,
   readVaeStateDict, loadVaeWeightsInto, type ReadVaeStateDictOptions, type VaeStateDict,

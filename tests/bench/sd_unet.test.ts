@@ -13,7 +13,8 @@ import { SDUNet, SD_UNET_PRESETS } from '../../src/models/sd/index.js';
 import { allProbes, skippedRows } from '../../bench/registry.js';
 import { PYTHON } from '../../bench/torch_client.js';
 import { GROUP, SD15_ROWS, sdUnetProbes, type SDRowsOptions } from '../../bench/rows/sd_unet.js';
-import { loadSDUNetStreaming, removeWeights, sdUnetMacs, weightsFile } from '../../bench/sd_unet_setup.js';
+import { loadSDUNetStreaming, removeWeights, weightsFile } from '../../bench/sd_unet_setup.js';
+import { sdUnetMacs } from '../../src/models/index.js';
 import { ROOT, maxAbsDiff } from '../helpers.js';
 import { tmpDir } from '../pipeline/tiny.js';
 

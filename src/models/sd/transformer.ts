@@ -134,6 +134,8 @@ export interface SpatialTransformerConfig {
 
 /** Transformer over an image's pixels as tokens, with 1×1 convs in and out (SD 1.x's layout; SD 2.x uses Linear ones). */
 export class SpatialTransformer extends Module {
+  /** Takes the text context in TimestepEmbedSequential (unet/adm.ts). */
+  readonly takesContext = true as const;
   readonly norm: GroupNorm;
   readonly projIn: Conv2d;
   readonly transformerBlocks: ModuleList<BasicTransformerBlock>;

@@ -1,31 +1,17 @@
 // The Stable Diffusion 1.x denoiser: CompVis/stable-diffusion's UNetModel with use_spatial_transformer, so
 // state_dict keys are the reference's (time_embed.{0,2}, input_blocks.i.j, middle_block.{0,1,2}, output_blocks.i.j,
 // out.{0,2}) and a v1-5-pruned checkpoint's model.diffusion_model.* tensors load with that prefix stripped.
-// ResBlock, Downsample, Upsample and the sinusoidal embedding are the EfficientUNet's (src/models/unet): the same
-// openaimodel.py code, same math and names (ResBlock without scale-shift norm, GroupNorm eps 1e-5).
-import { Tensor, cat, tidy } from '../../tensor/index.js';
-import { Module, ModuleList, Sequential, Linear, SiLU, Conv2d, GroupNorm, type Forward1 } from '../../nn/index.js';
+// The block layout and pass (unet/adm.ts), ResBlock, Downsample, Upsample and the sinusoidal embedding are the
+// EfficientUNet's (src/models/unet): the same openaimodel.py code, same math and names (ResBlock without scale-shift
+// norm, GroupNorm eps 1e-5); SD's attention is the SpatialTransformer.
+import { Tensor, tidy } from '../../tensor/index.js';
+import { Module, ModuleList, Sequential, Linear, SiLU, Conv2d, GroupNorm } from '../../nn/index.js';
 import { ResBlock } from '../unet/resblock.js';
-import { Downsample, Upsample } from '../unet/resample.js';
+import { TimestepEmbedSequential, admBlocks, admPass } from '../unet/adm.js';
 import { timestepEmbedding } from '../unet/timestep.js';
 import { zeroModule } from '../unet/util.js';
 import { SpatialTransformer } from './transformer.js';
 import { headsFor, resolveSDUNetConfig, type ResolvedSDUNetConfig, type SDUNetConfig } from './config.js';
-
-/** A block whose ResBlocks get the time embedding and whose SpatialTransformers get the text context. */
-export class TimestepEmbedSequential extends ModuleList<Module> {
-  forward(x: Tensor, emb: Tensor, context: Tensor | null): Tensor {
-    return tidy(() => {
-      let h = x;
-      for (const m of this) {
-        if (m instanceof ResBlock) h = m.forward(h, emb);
-        else if (m instanceof SpatialTransformer) h = m.forward(h, context);
-        else h = (m as Forward1).forward(h);
-      }
-      return h === x ? x.alias() : h;
-    });
-  }
-}
 
 /**
  * time_embed = Linear → SiLU → Linear on the sinusoidal embedding. With LCM's guidance embedding it also holds
@@ -33,6 +19,8 @@ export class TimestepEmbedSequential extends ModuleList<Module> {
  * time_embed.0 as diffusers' TimestepEmbedding does. The original layout has no name for it (LDM never had one):
  * we call it time_embed.cond_proj.weight; diffusers calls it time_embedding.cond_proj.weight.
  */
+export { TimestepEmbedSequential };
+
 export class TimeEmbed extends Sequential {
   readonly condProj: Linear | null;
   constructor(modelChannels: number, timeDim: number, condDim: number | null) {
@@ -71,43 +59,12 @@ export class SDUNet extends Module {
 
     this.timeEmbed = this.registerModule('time_embed', new TimeEmbed(mc, timeDim, c.timeCondProjDim));
 
-    const inputBlocks = [new TimestepEmbedSequential([new Conv2d({ inChannels: c.inChannels, outChannels: mc, kernelSize: 3, padding: 1 })])];
-    const skipChans = [mc];
-    let ch = mc, ds = 1;
-    c.channelMult.forEach((mult, level) => {
-      for (let i = 0; i < c.numResBlocks; i++) {
-        const layers: Module[] = [res(ch, mult * mc)];
-        ch = mult * mc;
-        if (c.attentionResolutions.includes(ds)) layers.push(transformer(ch));
-        inputBlocks.push(new TimestepEmbedSequential(layers));
-        skipChans.push(ch);
-      }
-      if (level !== c.channelMult.length - 1) {
-        inputBlocks.push(new TimestepEmbedSequential([new Downsample(ch, c.convResample)]));
-        skipChans.push(ch);
-        ds *= 2;
-      }
-    });
-    this.inputBlocks = this.registerModule('input_blocks', new ModuleList(inputBlocks));
-    this.sizeMultiple = ds;
-
-    this.middleBlock = this.registerModule('middle_block', new TimestepEmbedSequential([res(ch), transformer(ch), res(ch)]));
-
-    const outputBlocks: TimestepEmbedSequential[] = [];
-    for (let level = c.channelMult.length - 1; level >= 0; level--) {
-      const mult = c.channelMult[level];
-      for (let i = 0; i <= c.numResBlocks; i++) {
-        const layers: Module[] = [res(ch + skipChans.pop()!, mc * mult)];
-        ch = mc * mult;
-        if (c.attentionResolutions.includes(ds)) layers.push(transformer(ch));
-        if (level && i === c.numResBlocks) {
-          layers.push(new Upsample(ch, c.convResample));
-          ds /= 2;
-        }
-        outputBlocks.push(new TimestepEmbedSequential(layers));
-      }
-    }
-    this.outputBlocks = this.registerModule('output_blocks', new ModuleList(outputBlocks));
+    const blocks = admBlocks(c, new Conv2d({ inChannels: c.inChannels, outChannels: mc, kernelSize: 3, padding: 1 }), res, (ch) => transformer(ch));
+    this.inputBlocks = this.registerModule('input_blocks', new ModuleList(blocks.inputBlocks));
+    this.sizeMultiple = blocks.downsampling;
+    this.middleBlock = this.registerModule('middle_block', blocks.middleBlock);
+    this.outputBlocks = this.registerModule('output_blocks', new ModuleList(blocks.outputBlocks));
+    const ch = blocks.channels;
 
     this.out = this.registerModule('out', new Sequential(new GroupNorm({ numGroups: G, numChannels: ch }), new SiLU(),
       zeroModule(new Conv2d({ inChannels: mc, outChannels: c.outChannels, kernelSize: 3, padding: 1 }))));
@@ -138,22 +95,7 @@ export class SDUNet extends Module {
       const tEmb = timestepEmbedding(timesteps, c.modelChannels);
       const emb = this.timeEmbed.forward(tEmb, timestepCond);
       tEmb.dispose();
-      // Skips are freed as soon as the decoder has consumed them (the big ones matter at 64² latents).
-      const hs: Tensor[] = [];
-      let h: Tensor = x;
-      for (const block of this.inputBlocks) {
-        h = block.forward(h, emb, context);
-        hs.push(h);
-      }
-      h = this.middleBlock.forward(h, emb, context);
-      for (const block of this.outputBlocks) {
-        const skip = hs.pop()!;
-        const catIn = cat([h, skip], 1);
-        h.dispose();
-        skip.dispose();
-        h = block.forward(catIn, emb, context);
-        catIn.dispose();
-      }
+      const h = admPass(this, x, emb, context);
       // GN → SiLU fused where it can be (bf16 inference), then the conv: the same math as this.out.forward(h).
       return this.out.at(2).forward((this.out.at(0) as GroupNorm).forwardSilu(h));
     });

@@ -2,25 +2,17 @@
 // time_embed.{0,2}, [pool.down_conv], input_blocks.i.j, middle_block.{0,1,2}, output_blocks.i.j, out.{0,2},
 // [un_pool.up_conv].
 import { Tensor, cat, tidy } from '../../tensor/index.js';
-import { Module, ModuleList, Sequential, Linear, SiLU, Conv2d, GroupNorm, type Forward1 } from '../../nn/index.js';
+import { Module, ModuleList, Sequential, Linear, SiLU, Conv2d, GroupNorm } from '../../nn/index.js';
+import { TimestepEmbedSequential, admBlocks, admPass } from './adm.js';
 import { resolveUNetConfig, type EfficientUNetConfig, type ResolvedUNetConfig } from './config.js';
 import { timestepEmbedding } from './timestep.js';
 import { ResBlock } from './resblock.js';
 import { SpatialSelfAttention } from './attention.js';
-import { Downsample, Upsample, Pool2d, UnPool2d } from './resample.js';
+import { Pool2d, UnPool2d } from './resample.js';
 import { zeroModule } from './util.js';
 import { checkGroups } from '../config_util.js';
 
-/** A sequence whose ResBlocks also receive the time embedding (the reference's TimestepEmbedSequential). */
-export class TimestepEmbedSequential extends ModuleList<Module> {
-  forward(x: Tensor, emb: Tensor): Tensor {
-    return tidy(() => {
-      let h = x;
-      for (const m of this) h = m instanceof ResBlock ? m.forward(h, emb) : (m as Forward1).forward(h);
-      return h === x ? x.alias() : h;
-    });
-  }
-}
+export { TimestepEmbedSequential } from './adm.js';
 
 export class EfficientUNet extends Module {
   readonly config: ResolvedUNetConfig;
@@ -53,45 +45,14 @@ export class EfficientUNet extends Module {
       new Linear({ inFeatures: mc, outFeatures: timeDim }), new SiLU(), new Linear({ inFeatures: timeDim, outFeatures: timeDim })));
     this.pool = usePool ? this.registerModule('pool', new Pool2d(c.inChannels, mc, c.poolFactor)) : null;
 
-    const first = new TimestepEmbedSequential([new Conv2d({ inChannels: usePool ? mc : c.inChannels, outChannels: mc, kernelSize: 3, padding: 1 })]);
-    const inputBlocks: TimestepEmbedSequential[] = [first];
-    const skipChans = [mc];
-    let ch = mc, ds = 1;
-    c.channelMult.forEach((mult, level) => {
-      for (let i = 0; i < c.numResBlocks; i++) {
-        const layers: Module[] = [res(ch, mult * mc)];
-        ch = mult * mc;
-        if (c.attentionResolutions.includes(ds)) layers.push(attn(ch, c.useLinearAttn));
-        inputBlocks.push(new TimestepEmbedSequential(layers));
-        skipChans.push(ch);
-      }
-      if (level !== c.channelMult.length - 1) {
-        inputBlocks.push(new TimestepEmbedSequential([new Downsample(ch, c.convResample)]));
-        skipChans.push(ch);
-        ds *= 2;
-      }
-    });
-    this.inputBlocks = this.registerModule('input_blocks', new ModuleList(inputBlocks));
-    this.sizeMultiple = ds * (usePool ? c.poolFactor : 1);
-
     // The middle block always uses softmax attention, whatever useLinearAttn says (as the reference).
-    this.middleBlock = this.registerModule('middle_block', new TimestepEmbedSequential([res(ch), attn(ch, false), res(ch)]));
-
-    const outputBlocks: TimestepEmbedSequential[] = [];
-    for (let level = c.channelMult.length - 1; level >= 0; level--) {
-      const mult = c.channelMult[level];
-      for (let i = 0; i <= c.numResBlocks; i++) {
-        const layers: Module[] = [res(ch + skipChans.pop()!, mc * mult)];
-        ch = mc * mult;
-        if (c.attentionResolutions.includes(ds)) layers.push(attn(ch, c.useLinearAttn));
-        if (level && i === c.numResBlocks) {
-          layers.push(new Upsample(ch, c.convResample));
-          ds /= 2;
-        }
-        outputBlocks.push(new TimestepEmbedSequential(layers));
-      }
-    }
-    this.outputBlocks = this.registerModule('output_blocks', new ModuleList(outputBlocks));
+    const blocks = admBlocks(c, new Conv2d({ inChannels: usePool ? mc : c.inChannels, outChannels: mc, kernelSize: 3, padding: 1 }), res,
+      (ch, where) => attn(ch, where === 'middle' ? false : c.useLinearAttn));
+    this.inputBlocks = this.registerModule('input_blocks', new ModuleList(blocks.inputBlocks));
+    this.sizeMultiple = blocks.downsampling * (usePool ? c.poolFactor : 1);
+    this.middleBlock = this.registerModule('middle_block', blocks.middleBlock);
+    this.outputBlocks = this.registerModule('output_blocks', new ModuleList(blocks.outputBlocks));
+    const ch = blocks.channels;
 
     checkGroups(M, 'the output norm', ch, G);
     // With patchify the last conv is not zero-initialised (the transposed conv after it maps to outChannels).
@@ -120,21 +81,7 @@ export class EfficientUNet extends Module {
       const emb = this.timeEmbed.forward(timestepEmbedding(t, c.modelChannels));
       let h = context ? cat([x, context], 1) : x;
       if (this.pool) h = this.pool.forward(h);
-      // Skips are freed as soon as the decoder has consumed them (matters without autograd, on big inputs).
-      const hs: Tensor[] = [];
-      for (const block of this.inputBlocks) {
-        h = block.forward(h, emb);
-        hs.push(h);
-      }
-      h = this.middleBlock.forward(h, emb);
-      for (const block of this.outputBlocks) {
-        const skip = hs.pop()!;
-        const catIn = cat([h, skip], 1);
-        h.dispose();
-        skip.dispose();
-        h = block.forward(catIn, emb);
-        catIn.dispose();
-      }
+      h = admPass(this, h, emb);
       // GN → SiLU fused where it can be (bf16 inference), then the conv: the same math as this.out.forward(h)
       const y = this.out.at(2).forward((this.out.at(0) as GroupNorm).forwardSilu(h));
       return this.unPool ? this.unPool.forward(y) : y;
